@@ -1,0 +1,17 @@
+"""drafter's command line: a thin Typer layer over the library.
+
+Each command group lives in its own module and registers on the shared :data:`app`.
+"""
+
+from __future__ import annotations
+
+from drafter.cli import templates as _templates  # noqa: F401
+from drafter.cli import validate as _validate  # noqa: F401  (registers commands)
+from drafter.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

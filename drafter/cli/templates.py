@@ -1,0 +1,81 @@
+"""``drafter templates``: list the templates drafter knows and show how it reads one."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from drafter.cli._app import app, emit
+
+templates_app = typer.Typer(
+    help="List templates and show the outline drafter derives from one.", no_args_is_help=True
+)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("list")
+def list_templates(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of a table."),
+) -> None:
+    """List built-in templates and team overrides (.drafter/templates/ wins over built-ins)."""
+    from drafter.outline import load_outline
+    from drafter.resources import builtin_dir, template_names
+
+    builtin = builtin_dir("templates")
+    rows: list[dict[str, str | int]] = []
+    for name, path in template_names().items():
+        outline = load_outline(name)
+        origin = "built-in" if path.parent == builtin else "override"
+        rows.append(
+            {"name": name, "origin": origin, "path": str(path), "sections": len(list(outline.walk()))}
+        )
+    if as_json:
+        emit(json.dumps(rows, indent=2))
+        return
+    width = max(len(str(r["name"])) for r in rows) if rows else 4
+    for row in rows:
+        emit(f"{row['name']:<{width}}  {row['origin']:<8}  {row['sections']:>3} sections  {row['path']}")
+
+
+@templates_app.command("show")
+def show_template(
+    name: str = typer.Argument(..., help="Template name or path."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outline as JSON."),
+) -> None:
+    """Print the outline drafter derives from a template: sections, optional ones, tables, fences, chains."""
+    from drafter.outline import load_outline, outline_to_dict
+
+    outline = load_outline(name)
+    data = outline_to_dict(outline)
+    if as_json:
+        emit(json.dumps(data, indent=2))
+        return
+    emit(f"template: {outline.name}")
+    if outline.title_level:
+        placeholder = ", ".join(outline.title_placeholders)
+        emit(
+            f"title: level-{outline.title_level} heading"
+            + (f", placeholder {placeholder}" if placeholder else "")
+        )
+    for field in outline.metadata:
+        extra = f" one of {'/'.join(field.choices)}" if field.choices else ""
+        extra = " YYYY-MM-DD" if field.kind == "date" else extra
+        emit(f"metadata: {field.name} ({field.kind}{extra})")
+    chains = {id(s): chain for chain, sections in outline.chains().items() for s in sections}
+    for section in outline.walk():
+        indent = "  " * (section.level - 1)
+        flags = ["optional" if not section.required else "required"]
+        if section.parent is None:
+            flags.append(f"chain={chains[id(section)]}")
+        if section.tables:
+            flags.extend(f"table: {' | '.join(t.columns)}" for t in section.tables)
+        if section.fences:
+            flags.extend(
+                f"fence: {f.info or 'any'}" + (f" ({f.label})" if f.label else "") for f in section.fences
+            )
+        if section.guidance:
+            flags.append(f"{len(section.guidance)} guidance")
+        if section.placeholders:
+            flags.append(f"{len(section.placeholders)} placeholders")
+        emit(f"{indent}{'#' * section.level} {section.heading}  [{'; '.join(flags)}]")

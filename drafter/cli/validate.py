@@ -1,0 +1,96 @@
+"""``drafter validate``: check design docs against their template, for humans, CI and pre-commit."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from drafter.cli._app import app, emit
+from drafter.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def _gh_escape(value: str, *, prop: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+@app.command()
+def validate(
+    paths: list[Path] = typer.Argument(..., help="Markdown design docs to check.", show_default=False),
+    template: str | None = typer.Option(
+        None,
+        "--template",
+        "-t",
+        envvar="DRAFTER_TEMPLATE",
+        help="Template name (see 'drafter templates list') or path. Default: the draft's "
+        "'<!-- drafter:template NAME -->' marker, else technical-design.",
+    ),
+    fmt: Format = typer.Option(
+        Format.text, "--format", "-f", help="text, json (one array) or github (annotations)."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings (e.g. TODO markers) as errors."),
+) -> None:
+    """Check design docs against their template's structure.
+
+    Reports missing or misordered sections, wrong heading levels and numbers, empty sections,
+    placeholders and guidance left in, missing tables/diagrams, bad header metadata and TODOs.
+    Exit 0 when all are valid, 1 when any has errors (or warnings with --strict), 2 when a file
+    or the template cannot be read.
+    """
+    from drafter.documents import read_document, validate_document
+
+    results: list[dict[str, object]] = []
+    lines: list[str] = []
+    errors = warnings = invalid = unreadable = 0
+    for path in paths:
+        try:
+            text = read_document(path)
+        except InputError as exc:
+            unreadable += 1
+            results.append({"path": str(path), "valid": False, "error": str(exc), "findings": []})
+            lines.append(f"{path}: error: {exc}")
+            if fmt is Format.github:
+                lines[-1] = f"::error file={_gh_escape(str(path), prop=True)}::{_gh_escape(str(exc))}"
+            continue
+        report = validate_document(text, template=template, path=str(path))
+        results.append(report.to_dict(strict))
+        if not report.valid(strict):
+            invalid += 1
+        for finding in report.findings:
+            severity = "error" if finding.severity == "error" or strict else "warning"
+            errors += severity == "error"
+            warnings += severity == "warning"
+            if fmt is Format.github:
+                lines.append(
+                    f"::{severity} file={_gh_escape(str(path), prop=True)},line={finding.line},"
+                    f"title={_gh_escape('drafter ' + finding.rule, prop=True)}::{_gh_escape(finding.message)}"
+                )
+            else:
+                lines.append(f"{path}:{finding.line}: {severity} [{finding.rule}] {finding.message}")
+
+    if fmt is Format.json:
+        emit(json.dumps(results, indent=2))
+    else:
+        if lines:
+            emit("\n".join(lines))
+        if fmt is Format.text:
+            checked = len(paths)
+            summary = (
+                f"{checked} file{'s' if checked != 1 else ''} checked: {checked - invalid - unreadable} valid"
+            )
+            summary += f", {invalid} invalid ({errors} errors, {warnings} warnings)"
+            emit(summary, err=True)
+    if unreadable:
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(EXIT_FINDINGS if invalid else EXIT_OK)

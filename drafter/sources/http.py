@@ -1,0 +1,357 @@
+"""The one way the sources layer talks HTTP: a guarded httpx client for one tracker origin.
+
+Issue URLs come from users and from batch files in CI, with tokens attached, so every request goes
+through :class:`TrackerHttp`, which enforces the policy in one place:
+
+* only the origin (scheme, host, port) of the tracker's API is contacted; pagination links and
+  redirects are re-checked against it, and redirects are never followed by httpx itself;
+* a host that resolves to a private, loopback or link-local address is refused unless the user
+  configured it (``GITHUB_API_URL``, ``GITLAB_API_URL``, ``JIRA_BASE_URL``);
+* a token is attached only to requests for the origin it was configured for;
+* timeouts and connection errors are retried with backoff; ``Retry-After``/``x-ratelimit-reset``
+  waits are honoured up to ``max_wait``; responses are capped in size and must be whole JSON.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from drafter.errors import SourceError
+from drafter.sources.settings import SourceSettings
+
+USER_AGENT = "drafter (+https://github.com/drafter-dev/drafter)"
+MAX_REDIRECTS = 3
+MAX_PAGES = 100
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is being fetched, for error messages: ``GitHub`` / ``issue owner/repo#12`` / token env."""
+
+    tracker: str
+    what: str
+    token_env: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A finished, size-checked response with its JSON already parsed."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    data: Any
+
+
+def make_client(settings: SourceSettings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """Build the shared client: no redirects followed, timeouts set, drafter's User-Agent."""
+    return httpx.Client(
+        transport=transport,
+        follow_redirects=False,
+        timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased, the unit of host policy and token binding."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    suffix = f":{port}" if port is not None and port != default else ""
+    return f"{parts.scheme.lower()}://{host}{suffix}"
+
+
+def _is_internal(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+def _seconds(text: str) -> str:
+    value = int(text)
+    if value >= 120:
+        return f"{value // 60} min"
+    return f"{value} s"
+
+
+class TrackerHttp:
+    """GET JSON from one tracker API origin under drafter's host, token and retry policy.
+
+    ``auth`` maps an origin to the headers carrying its token; they are added only to requests
+    for that exact origin. ``api_base`` fixes the one origin this instance may contact.
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        settings: SourceSettings,
+        *,
+        api_base: str,
+        target: Target,
+        headers: Mapping[str, str] | None = None,
+        auth: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.api_base = api_base.rstrip("/")
+        self.origin = origin(api_base)
+        self.target = target
+        self.headers = dict(headers or {})
+        self.auth = {key: dict(value) for key, value in (auth or {}).items()}
+        self._host_checked = False
+
+    @property
+    def token_sent(self) -> bool:
+        return self.origin in self.auth
+
+    def url(self, path: str) -> str:
+        return f"{self.api_base}/{path.lstrip('/')}"
+
+    # -- policy -----------------------------------------------------------------------------
+
+    def _check_host(self, url: str) -> None:
+        parts = urlsplit(url)
+        if origin(url) != self.origin or parts.scheme.lower() not in ("http", "https"):
+            shown = parts.hostname or "?"
+            raise SourceError(
+                f"{self.target.tracker} pointed {self.target.what} at another host ({shown}); "
+                f"drafter only contacts {self.origin}",
+                hint="fetch the new location directly if you trust it",
+            )
+        if self._host_checked:
+            return
+        host = (parts.hostname or "").lower()
+        if host not in self.settings.configured_hosts():
+            try:
+                addresses = [host] if _is_literal(host) else list(self.settings.resolve(host))
+            except OSError:
+                addresses = []  # let the request report the DNS failure with retries
+            if any(_is_internal(a) for a in addresses):
+                raise SourceError(
+                    f"refusing to contact {host}: it is a private or loopback address",
+                    hint=f"set {_config_var(self.target.tracker)} to this server's URL if you really mean it",
+                )
+        self._host_checked = True
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Reply:
+        """GET ``url`` and return parsed JSON, following same-origin redirects only."""
+        for _ in range(MAX_REDIRECTS + 1):
+            reply = self._send(url, params)
+            if reply.status in (301, 302, 303, 307, 308):
+                location = reply.headers.get("location")
+                if not location:
+                    break
+                url = urljoin(reply.url, location)
+                params = None  # the Location carries its own query
+                continue
+            self._raise_for_status(reply)
+            return reply
+        raise SourceError(
+            f"{self.target.tracker} redirected {self.target.what} too many times",
+            hint="open the URL in a browser and fetch the final address",
+        )
+
+    def pages(self, url: str, params: Mapping[str, str] | None = None) -> Iterator[list[Any]]:
+        """Yield each page (a JSON list) following ``Link: rel="next"`` or ``x-next-page``."""
+        next_url: str | None = url
+        next_params = params
+        for _ in range(MAX_PAGES):
+            if next_url is None:
+                return
+            reply = self.get_json(next_url, next_params)
+            if not isinstance(reply.data, list):
+                raise SourceError(
+                    f"{self.target.tracker} returned an unexpected shape for the comments of "
+                    f"{self.target.what} (expected a JSON list)",
+                    hint="check that the API URL points at the right kind of tracker",
+                )
+            yield reply.data
+            next_url, next_params = _next_page(reply, next_params)
+        raise SourceError(
+            f"{self.target.what} has more than {MAX_PAGES} pages of comments; drafter stops there",
+            hint="save a trimmed copy with 'drafter fetch --format json' and edit it",
+        )
+
+    def _send(self, url: str, params: Mapping[str, str] | None) -> Reply:
+        self._check_host(url)
+        request_headers = {**self.headers, **self.auth.get(origin(url), {})}
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                reply = self._once(url, params, request_headers)
+            except httpx.TransportError as exc:
+                if attempt > self.settings.retries:
+                    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+                    raise SourceError(
+                        f"could not reach {self.origin} for {self.target.what}: {kind} after {attempt} attempts",
+                        hint="check your network or proxy and that the tracker is up, then retry",
+                    ) from None
+                self.settings.sleep(min(2.0 ** (attempt - 1), 8.0))
+                continue
+            if reply.status in _RETRY_STATUSES and attempt <= self.settings.retries:
+                self.settings.sleep(min(2.0 ** (attempt - 1), 8.0))
+                continue
+            wait = self._rate_limit_wait(reply)
+            if wait is None:
+                return reply
+            if waited + wait > self.settings.max_wait:
+                raise SourceError(
+                    f"{self.target.tracker} rate limit reached while fetching {self.target.what} "
+                    f"(resets in {_seconds(str(int(wait)))}, more than --max-wait {self.settings.max_wait:g} s)",
+                    hint=f"retry later, raise --max-wait, or set {self.target.token_env} for a higher limit",
+                )
+            self.settings.say(
+                f"{self.target.tracker} rate limit reached; waiting {wait:.0f} s before retrying "
+                f"(--max-wait {self.settings.max_wait:g} s)"
+            )
+            self.settings.sleep(wait)
+            waited += wait
+            attempt = 0
+
+    def _once(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str]) -> Reply:
+        cap = self.settings.max_response_bytes
+        with self.client.stream("GET", url, params=params, headers=headers) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise SourceError(
+                        f"{self.target.tracker} sent more than {cap // (1024 * 1024)} MB for {self.target.what}",
+                        hint="the response is too large to be an issue; check the URL",
+                    )
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+            status, final_url, response_headers = response.status_code, str(response.url), response.headers
+        data: Any = None
+        if 200 <= status < 300:
+            data = self._parse(raw)
+        elif raw:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                data = None
+        return Reply(final_url, status, response_headers, data)
+
+    def _parse(self, raw: bytes) -> Any:
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise SourceError(
+                f"{self.target.tracker} returned truncated or invalid JSON for {self.target.what}",
+                hint="retry; if it keeps happening, check the API URL or your proxy",
+            ) from None
+
+    def _rate_limit_wait(self, reply: Reply) -> float | None:
+        headers = reply.headers
+        limited = reply.status == 429 or (
+            reply.status == 403 and (headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers)
+        )
+        if not limited:
+            return None
+        retry_after = headers.get("retry-after")
+        if retry_after:
+            if retry_after.strip().isdigit():
+                return max(float(retry_after), 1.0)
+            when = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
+            if when is not None:
+                return max(when.timestamp() - self.settings.clock(), 1.0)
+        reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
+        if reset and reset.strip().isdigit():
+            return max(float(reset) - self.settings.clock() + 1.0, 1.0)
+        return 60.0
+
+    def _raise_for_status(self, reply: Reply) -> None:
+        status = reply.status
+        if 200 <= status < 300:
+            return
+        tracker, what, env = self.target.tracker, self.target.what, self.target.token_env
+        if status in (404, 410):
+            gone = " (deleted)" if status == 410 else ""
+            hint = (
+                f"check the URL; the token in {env} may lack access to it"
+                if self.token_sent
+                else f"check the URL; for a private project set {env} with access to it"
+            )
+            raise SourceError(f"{tracker} {what} not found or no access{gone}", hint=hint, status=status)
+        if status == 401:
+            hint = (
+                f"check {env}: it may be expired, revoked or mistyped"
+                if self.token_sent
+                else f"set {env} to a token with read access"
+            )
+            raise SourceError(f"{tracker} refused the credentials for {what} (401)", hint=hint, status=status)
+        if status == 403:
+            raise SourceError(
+                f"{tracker} denied access to {what} (403)",
+                hint=f"use a token in {env} that can read it, or check SSO authorisation",
+                status=status,
+            )
+        if status >= 500:
+            raise SourceError(
+                f"{tracker} failed with HTTP {status} for {what} after {self.settings.retries + 1} attempts",
+                hint="the tracker is having trouble; try again later",
+                status=status,
+            )
+        raise SourceError(
+            f"{tracker} answered HTTP {status} for {what}",
+            hint="check the URL and the API base setting",
+            status=status,
+        )
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _config_var(tracker: str) -> str:
+    return {"GitHub": "GITHUB_API_URL", "GitLab": "GITLAB_API_URL", "Jira": "JIRA_BASE_URL"}.get(
+        tracker, "the tracker's API URL variable"
+    )
+
+
+def _next_page(reply: Reply, params: Mapping[str, str] | None) -> tuple[str | None, Mapping[str, str] | None]:
+    for part in reply.headers.get("link", "").split(","):
+        section = part.strip()
+        if not section.startswith("<") or ">" not in section:
+            continue
+        target, _, attributes = section[1:].partition(">")
+        rels = [a.strip() for a in attributes.split(";")]
+        if 'rel="next"' in rels or "rel=next" in rels:
+            return urljoin(reply.url, target), None
+    next_page = reply.headers.get("x-next-page", "").strip()
+    if next_page.isdigit():
+        return str(httpx.URL(reply.url).copy_set_param("page", next_page)), None
+    return None, None

@@ -1,0 +1,148 @@
+"""SourceSettings: every knob of the sources layer, resolved once from flags and the environment.
+
+The library never reads ``os.environ``; the CLI calls :meth:`SourceSettings.from_env` and passes the
+frozen result down. Tokens are held in :class:`Secret` so that no ``repr``, log line or error message
+can print them by accident, and the callables (``sleep``, ``clock``, ``notify``, ``resolve``) are
+here so tests can run rate-limit and retry paths without real waiting or DNS.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+from drafter.errors import ConfigError
+
+DEFAULT_MAX_CONTEXT = 60_000
+MIN_MAX_CONTEXT = 2_000
+DEFAULT_MAX_WAIT = 60.0
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
+class Secret:
+    """A credential that prints as ``***``; call :meth:`reveal` only where it goes on the wire."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _resolve(host: str) -> Sequence[str]:
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return Secret(value)
+    return None
+
+
+def _api_url(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{name} must be an http(s) URL, got {value!r}",
+            hint=f"for example {name}=https://example.com/api or unset it",
+        )
+    if parts.username or parts.password:
+        raise ConfigError(f"{name} must not contain credentials", hint="put the token in the token variable")
+    return value
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """How to reach the trackers: tokens, API bases, budgets, and injectable time/DNS functions.
+
+    Usage::
+
+        settings = SourceSettings.from_env(os.environ, max_wait=10)
+        ctx = load_source("https://github.com/owner/repo/issues/12", settings)
+    """
+
+    github_token: Secret | None = field(default=None, repr=False)
+    github_api_url: str | None = None
+    gitlab_token: Secret | None = field(default=None, repr=False)
+    gitlab_api_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: Secret | None = field(default=None, repr=False)
+    jira_pat: Secret | None = field(default=None, repr=False)
+    jira_base_url: str | None = None
+    jira_api_version: str | None = None
+    max_context: int = DEFAULT_MAX_CONTEXT
+    max_wait: float = DEFAULT_MAX_WAIT
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = 3
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+    notify: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    resolve: Callable[[str], Sequence[str]] = field(default=_resolve, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_context < MIN_MAX_CONTEXT:
+            raise ConfigError(
+                f"--max-context must be at least {MIN_MAX_CONTEXT} characters, got {self.max_context}",
+                hint=f"use --max-context {MIN_MAX_CONTEXT} or more",
+            )
+        if self.max_wait < 0:
+            raise ConfigError(f"--max-wait must be 0 or more seconds, got {self.max_wait:g}")
+        if self.jira_api_version not in (None, "2", "3"):
+            raise ConfigError(
+                f"JIRA_API_VERSION must be 2 or 3, got {self.jira_api_version!r}",
+                hint="use 3 for Jira Cloud and 2 for Jira Server/Data Center",
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: object) -> SourceSettings:
+        """Read tokens and API bases from ``env``; keyword ``overrides`` (flag values) win."""
+        version = env.get("JIRA_API_VERSION", "").strip() or None
+        settings = cls(
+            github_token=_secret(env, "GITHUB_TOKEN", "GH_TOKEN"),
+            github_api_url=_api_url(env, "GITHUB_API_URL"),
+            gitlab_token=_secret(env, "GITLAB_TOKEN"),
+            gitlab_api_url=_api_url(env, "GITLAB_API_URL"),
+            jira_email=env.get("JIRA_EMAIL", "").strip() or None,
+            jira_api_token=_secret(env, "JIRA_API_TOKEN"),
+            jira_pat=_secret(env, "JIRA_PAT"),
+            jira_base_url=_api_url(env, "JIRA_BASE_URL"),
+            jira_api_version=version,
+        )
+        return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+
+    def configured_hosts(self) -> frozenset[str]:
+        """Hosts the user named explicitly; only these may be private or loopback addresses."""
+        hosts = set()
+        for url in (self.github_api_url, self.gitlab_api_url, self.jira_base_url):
+            if url:
+                hosts.add((urlsplit(url).hostname or "").lower())
+        return frozenset(hosts)
+
+    def say(self, message: str) -> None:
+        """Tell the user something (a rate-limit wait) without making it part of the output."""
+        if self.notify is not None:
+            self.notify(message)

@@ -1,0 +1,495 @@
+"""The deterministic structure validator: a document checked against its template's outline.
+
+Everything checked here is derived from the :class:`~drafter.outline.Outline`: which sections
+exist and in what order, their heading levels and numbers, required tables and fences, the
+metadata block and its allowed values, guidance and placeholders that must not survive. Findings
+carry a rule id, a severity, a 1-based line and a message that says how to fix the problem.
+
+This module is on the fast path (``drafter validate`` over thousands of files), so it imports
+only markdown-it-py and the outline, never the model stack.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from markdown_it.token import Token
+
+from drafter import mdparse
+from drafter.outline import Outline, Section, clean_title, metadata_lines, normalise, title_key
+
+Severity = Literal["error", "warning"]
+_TODO = re.compile(r"\bTODO\b")
+_TEMPLATE_MARK = re.compile(r"<!--\s*drafter:template\s+([\w./-]+)\s*-->")
+_NOT_APPLICABLE = {"n/a", "na", "not applicable", "none", "n/a.", "not applicable.", "none."}
+
+RULES: dict[str, str] = {
+    "missing-section": "a required section of the template is absent",
+    "section-order": "sections appear in a different order than in the template",
+    "heading-level": "a section's heading level differs from the template",
+    "section-number": "a numbered heading carries a different number than in the template",
+    "unknown-section": "a section the template does not have (warning)",
+    "empty-section": "a required section has no content, or says N/A",
+    "placeholder-left": "a template placeholder or example was left in",
+    "guidance-left": "the template's guidance text was left in",
+    "table-missing": "a table the template requires is absent",
+    "table-columns": "a required table has different columns",
+    "fence-missing": "a required diagram or code block is absent",
+    "title-missing": "the document has no title heading",
+    "metadata-missing": "a header metadata field is absent",
+    "metadata-invalid": "a header metadata value is not allowed or malformed",
+    "todo-left": "a TODO marker is left (warning; error with --strict)",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a document."""
+
+    rule: str
+    severity: Severity
+    line: int
+    message: str
+    section: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": self.severity,
+            "line": self.line,
+            "message": self.message,
+        }
+        if self.section:
+            data["section"] = self.section
+        return data
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of validating one document."""
+
+    path: str
+    template: str
+    findings: tuple[Finding, ...]
+
+    def valid(self, strict: bool = False) -> bool:
+        """No errors (and, when ``strict``, no warnings either)."""
+        return not any(f.severity == "error" or strict for f in self.findings)
+
+    def to_dict(self, strict: bool = False) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "template": self.template,
+            "valid": self.valid(strict),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def template_marker(text: str) -> str | None:
+    """The template named by a ``<!-- drafter:template NAME -->`` marker in a draft, if any."""
+    match = _TEMPLATE_MARK.search(text[:4000]) or _TEMPLATE_MARK.search(text)
+    return match.group(1) if match else None
+
+
+def _says_not_applicable(raw: mdparse.RawSection) -> bool:
+    texts = [mdparse.plain_text(t).strip().lower() for t in raw.tokens if t.type == "inline"]
+    texts = [t for t in texts if t]
+    return len(texts) == 1 and texts[0].rstrip(".") in {x.rstrip(".") for x in _NOT_APPLICABLE}
+
+
+def _match(outline: Outline, raws: Sequence[mdparse.RawSection]) -> dict[int, int]:
+    """Map each template section (by walk index) to a document section (by index)."""
+    parents: list[str] = []
+    stack: list[mdparse.RawSection] = []
+    for raw in raws:
+        while stack and stack[-1].level >= raw.level:
+            stack.pop()
+        parents.append(title_key(stack[-1].text) if stack else "")
+        stack.append(raw)
+    keys = [title_key(r.text) for r in raws]
+    used: set[int] = set()
+    mapping: dict[int, int] = {}
+    for t_index, section in enumerate(outline.walk()):
+        parent_key = section.parent.key if section.parent else ""
+        key = section.key
+        candidates = [i for i, k in enumerate(keys) if k == key and i not in used]
+        if not candidates:
+            continue
+        same_parent = [i for i in candidates if parents[i] == parent_key]
+        chosen = (same_parent or candidates)[0]
+        used.add(chosen)
+        mapping[t_index] = chosen
+    return mapping
+
+
+def _increasing_subset(values: Sequence[int]) -> set[int]:
+    """Positions of one longest strictly increasing subsequence of ``values``."""
+    if not values:
+        return set()
+    best_len = [1] * len(values)
+    prev = [-1] * len(values)
+    for i in range(len(values)):
+        for j in range(i):
+            if values[j] < values[i] and best_len[j] + 1 > best_len[i]:
+                best_len[i], prev[i] = best_len[j] + 1, j
+    i = max(range(len(values)), key=best_len.__getitem__)
+    keep: set[int] = set()
+    while i != -1:
+        keep.add(i)
+        i = prev[i]
+    return keep
+
+
+class _Checker:
+    def __init__(self, outline: Outline, text: str, strict: bool) -> None:
+        self.outline = outline
+        self.text = text
+        self.strict = strict
+        self.doc = mdparse.split(text)
+        self.findings: list[Finding] = []
+        self.placeholders = outline.all_placeholders()
+
+    def add(self, rule: str, severity: Severity, line: int, message: str, section: str | None = None) -> None:
+        self.findings.append(Finding(rule, severity, max(1, line), message, section))
+
+    def run(self) -> list[Finding]:
+        raws = list(self.doc.sections)
+        preamble = list(self.doc.preamble)
+        if self.outline.title_level is not None:
+            if raws and raws[0].level == self.outline.title_level:
+                title = raws.pop(0)
+                self._check_text_placeholders(f"the title '{title.text}'", title.text, title.line, None)
+                preamble.extend(title.tokens)
+            else:
+                self.add(
+                    "title-missing",
+                    "error",
+                    1,
+                    "the document has no title; start it with a level-1 heading ('# Title')",
+                )
+        self._check_metadata(preamble)
+        self._check_sections(raws)
+        self._check_todos()
+        self.findings.sort(key=lambda f: (f.line, f.rule))
+        return self.findings
+
+    # -- metadata ---------------------------------------------------------------------------
+    def _check_metadata(self, preamble: list[Token]) -> None:
+        if not self.outline.metadata:
+            return
+        found = {normalise(k): (v, line) for k, v, line in metadata_lines(preamble)}
+        anchor = next((mdparse.line_of(t) for t in preamble if t.map), 1)
+        for spec in self.outline.metadata:
+            if spec.key not in found:
+                self.add(
+                    "metadata-missing",
+                    "error",
+                    anchor,
+                    f"header field '{spec.name}' is missing; add a line "
+                    f"'{spec.line(_example(spec.kind, spec.choices))}' to the header block",
+                )
+                continue
+            value, line = found[spec.key]
+            if not value or value == spec.placeholder or value in self.placeholders:
+                self.add(
+                    "placeholder-left",
+                    "error",
+                    line,
+                    f"header field '{spec.name}' still holds the placeholder '{value or spec.placeholder}'; "
+                    f"fill in {_example(spec.kind, spec.choices)}",
+                )
+            elif spec.kind == "choice" and value.lower() not in {c.lower() for c in spec.choices}:
+                self.add(
+                    "metadata-invalid",
+                    "error",
+                    line,
+                    f"header field '{spec.name}' is '{value}'; use one of {', '.join(spec.choices)}",
+                )
+            elif spec.kind == "date" and not _is_date(value):
+                self.add(
+                    "metadata-invalid",
+                    "error",
+                    line,
+                    f"header field '{spec.name}' is '{value}'; write a date as YYYY-MM-DD, e.g. 2026-01-31",
+                )
+
+    # -- sections ---------------------------------------------------------------------------
+    def _check_sections(self, raws: list[mdparse.RawSection]) -> None:
+        template = list(self.outline.walk())
+        mapping = _match(self.outline, raws)
+        matched_docs = set(mapping.values())
+        not_applicable = {d for d in matched_docs if _says_not_applicable(raws[d])}
+
+        # Order: template order of the matched sections must be increasing in the document.
+        pairs = sorted(mapping.items())
+        keep = _increasing_subset([d for _, d in pairs])
+        for pos, (t_index, d_index) in enumerate(pairs):
+            if pos not in keep:
+                before = template[pairs[pos - 1][0]].heading if pos else None
+                where = f"after '{before}'" if before else "first"
+                self.add(
+                    "section-order",
+                    "error",
+                    raws[d_index].line,
+                    f"section '{template[t_index].heading}' is out of order; the template puts it {where}",
+                    template[t_index].heading,
+                )
+
+        skipped: set[int] = set()  # template sections inside an absent or N/A optional parent
+        for t_index, section in enumerate(template):
+            parent = section.parent
+            if t_index in skipped:
+                continue
+            if t_index not in mapping:
+                if section.required:
+                    self.add(
+                        "missing-section",
+                        "error",
+                        self._insert_line(template, mapping, raws, t_index),
+                        f"required section '{section.heading}' is missing; add a heading "
+                        f"'{'#' * section.level} {section.heading}'"
+                        + (f" under '{parent.heading}'" if parent else ""),
+                        section.heading,
+                    )
+                skipped.update(self._descendants(template, t_index))
+                continue
+            raw = raws[mapping[t_index]]
+            self._check_heading(section, raw)
+            if mapping[t_index] in not_applicable:
+                if section.required:
+                    self.add(
+                        "empty-section",
+                        "warning",
+                        raw.line,
+                        f"required section '{section.heading}' only says N/A; say in a sentence why it "
+                        "does not apply",
+                        section.heading,
+                    )
+                skipped.update(self._descendants(template, t_index))
+                continue
+            has_child_headings = (
+                mapping[t_index] + 1 < len(raws) and raws[mapping[t_index] + 1].level > raw.level
+            )
+            if section.has_body and raw.is_blank() and not has_child_headings:
+                self.add(
+                    "empty-section",
+                    "error" if section.required else "warning",
+                    raw.line,
+                    f"section '{section.heading}' is empty; write its content"
+                    + (" or remove the optional section" if not section.required else ""),
+                    section.heading,
+                )
+                continue
+            self._check_body(section, raw)
+
+        for d_index, raw in enumerate(raws):
+            if d_index not in matched_docs:
+                self.add(
+                    "unknown-section",
+                    "warning",
+                    raw.line,
+                    f"section '{raw.text}' is not in template '{self.outline.name}'; "
+                    "rename it to a template section or keep it as an intentional addition",
+                )
+
+    @staticmethod
+    def _descendants(template: list[Section], t_index: int) -> set[int]:
+        ids = {id(s) for s in template[t_index].walk()} - {id(template[t_index])}
+        return {i for i, s in enumerate(template) if id(s) in ids}
+
+    @staticmethod
+    def _insert_line(
+        template: list[Section], mapping: dict[int, int], raws: Sequence[mdparse.RawSection], t_index: int
+    ) -> int:
+        later = [mapping[i] for i in range(t_index + 1, len(template)) if i in mapping]
+        if later:
+            return raws[min(later)].line
+        earlier = [mapping[i] for i in range(t_index) if i in mapping]
+        if earlier:
+            return raws[max(earlier)].end_line or raws[max(earlier)].line
+        return 1
+
+    def _check_heading(self, section: Section, raw: mdparse.RawSection) -> None:
+        if raw.level != section.level:
+            self.add(
+                "heading-level",
+                "error",
+                raw.line,
+                f"'{raw.text}' is a level-{raw.level} heading; the template uses level {section.level} "
+                f"('{'#' * section.level} {section.heading}')",
+                section.heading,
+            )
+        number, _, _ = clean_title(raw.text)
+        if section.number and number and number.rstrip(".") != section.number.rstrip("."):
+            self.add(
+                "section-number",
+                "error",
+                raw.line,
+                f"'{raw.text}' is numbered {number}; the template numbers it {section.number}",
+                section.heading,
+            )
+        elif section.number and not number:
+            self.add(
+                "section-number",
+                "warning",
+                raw.line,
+                f"'{raw.text}' has no number; the template numbers it '{section.heading}'",
+                section.heading,
+            )
+
+    def _check_body(self, section: Section, raw: mdparse.RawSection) -> None:
+        name = section.heading
+        guidance = {normalise(g) for g in section.guidance}
+        for para, inline in mdparse.paragraphs(raw.tokens):
+            text = mdparse.plain_text(inline)
+            line = mdparse.line_of(para, raw.line)
+            if guidance and normalise(text) in guidance:
+                self.add(
+                    "guidance-left",
+                    "error",
+                    line,
+                    f"the template's guidance '{text.strip()[:60]}' is still in section '{name}'; "
+                    "replace it with the section's content",
+                    name,
+                )
+                continue
+            self._check_text_placeholders(f"section '{name}'", text, line, name, inline)
+
+        doc_tables = mdparse.tables(raw.tokens)
+        for spec in section.tables:
+            wanted = tuple(normalise(c) for c in spec.columns)
+            match = next((t for t in doc_tables if tuple(normalise(c) for c in t.header) == wanted), None)
+            if match is None:
+                other = next(iter(doc_tables), None)
+                if other is None:
+                    self.add(
+                        "table-missing",
+                        "error",
+                        raw.line,
+                        f"section '{name}' needs a table with columns {' | '.join(spec.columns)}",
+                        name,
+                    )
+                else:
+                    self.add(
+                        "table-columns",
+                        "error",
+                        other.line,
+                        f"the table in section '{name}' has columns {' | '.join(other.header)}; "
+                        f"the template expects {' | '.join(spec.columns)}",
+                        name,
+                    )
+                continue
+            examples = {tuple(normalise(c) for c in row) for row in spec.example_rows}
+            for offset, row in enumerate(match.rows):
+                if tuple(normalise(c) for c in row) in examples:
+                    self.add(
+                        "placeholder-left",
+                        "error",
+                        match.line + 2 + offset,
+                        f"the template's example row '{' | '.join(row)}' is still in section '{name}'; "
+                        "replace it with a real row",
+                        name,
+                    )
+
+        doc_fences = list(mdparse.fences(raw.tokens))
+        self._check_fences(section, raw, doc_fences)
+
+    def _check_fences(self, section: Section, raw: mdparse.RawSection, doc_fences: list[Token]) -> None:
+        name = section.heading
+        remaining = list(doc_fences)
+        examples = {f.body.strip() for f in section.fences}
+        for fence in doc_fences:
+            if fence.content.strip() and fence.content.strip() in examples:
+                self.add(
+                    "placeholder-left",
+                    "error",
+                    mdparse.line_of(fence, raw.line),
+                    f"the template's example block is still in section '{name}' unchanged; "
+                    "replace it with this design's own",
+                    name,
+                )
+        # Specific languages first, then "any language" specs take what is left.
+        for spec in sorted(section.fences, key=lambda f: not f.info):
+            pick = next(
+                (f for f in remaining if not spec.info or f.info.strip().lower() == spec.info.lower()),
+                None,
+            )
+            if pick is not None:
+                remaining.remove(pick)
+                continue
+            what = f"a ```{spec.info} block" if spec.info else "a fenced block (```)"
+            label = f" for '{spec.label}'" if spec.label else ""
+            self.add(
+                "fence-missing",
+                "error",
+                raw.line,
+                f"section '{name}' needs {what}{label} as in the template",
+                name,
+            )
+
+    def _check_text_placeholders(
+        self, where: str, text: str, line: int, section: str | None, inline: Token | None = None
+    ) -> None:
+        for placeholder in self.placeholders:
+            if placeholder in text:
+                self.add(
+                    "placeholder-left",
+                    "error",
+                    line,
+                    f"placeholder '{placeholder}' is still in {where}; replace it with real content",
+                    section,
+                )
+        if inline is not None:
+            for offset, parts in enumerate(mdparse.inline_lines(inline)):
+                texts = [c.content.strip() for c in parts if c.type == "text" and c.content.strip()]
+                if texts and texts[-1] in ("...", "…") and all(c.type != "code_inline" for c in parts[-1:]):
+                    self.add(
+                        "placeholder-left",
+                        "error",
+                        line + offset,
+                        f"a '...' placeholder is still in {where}; replace it with real content",
+                        section,
+                    )
+
+    def _check_todos(self) -> None:
+        in_code: set[int] = set()
+        blocks = [*self.doc.preamble, *(tok for raw in self.doc.sections for tok in raw.tokens)]
+        for tok in blocks:
+            if tok.type in ("fence", "code_block") and tok.map:
+                in_code.update(range(tok.map[0], tok.map[1]))
+        for number, line in enumerate(self.text.splitlines()):
+            if number not in in_code and _TODO.search(line) and "drafter:" not in line:
+                self.add(
+                    "todo-left",
+                    "error" if self.strict else "warning",
+                    number + 1,
+                    f"TODO left: '{line.strip()[:70]}'; resolve it and remove the marker",
+                )
+
+
+def _example(kind: str, choices: Iterable[str]) -> str:
+    if kind == "date":
+        return "a date as YYYY-MM-DD"
+    if kind == "choice":
+        return "one of " + "/".join(choices)
+    return "a value"
+
+
+def _is_date(value: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_text(text: str, outline: Outline, *, path: str = "<text>", strict: bool = False) -> Report:
+    """Check one document's markdown against ``outline``; never raises on odd markdown."""
+    findings = _Checker(outline, text, strict).run()
+    return Report(path=path, template=outline.name, findings=tuple(findings))

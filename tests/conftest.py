@@ -1,0 +1,78 @@
+"""Shared test setup: hermetic environment, cassette location and secret scrubbing.
+
+Tests never reach the network: CI runs ``pytest --block-network`` and pytest-recording's default
+record mode ``none`` replays cassettes from ``cassettes/`` only. Re-recording is a manual run with
+``--record-mode=once`` (see README, "Re-recording cassettes").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+CORPUS = FIXTURES / "corpus"
+
+# Request headers that carry credentials; replaced, never stored.
+SECRET_REQUEST_HEADERS = [
+    ("authorization", "REDACTED"),
+    ("private-token", "REDACTED"),
+    ("api-key", "REDACTED"),
+    ("x-api-key", "REDACTED"),
+    ("openai-organization", "REDACTED"),
+    ("openai-project", "REDACTED"),
+    ("cookie", None),
+]
+# Response headers that identify an account or vary per run; dropped before recording.
+DROPPED_RESPONSE_HEADERS = {
+    "openai-organization",
+    "openai-project",
+    "set-cookie",
+    "x-request-id",
+    "cf-ray",
+    "date",
+    "server",
+}
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers", {})
+    for name in list(headers):
+        if name.lower() in DROPPED_RESPONSE_HEADERS or name.lower().startswith("cf-"):
+            del headers[name]
+    return response
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "filter_headers": SECRET_REQUEST_HEADERS,
+        "filter_query_parameters": ["api_key", "access_token", "private_token", "token"],
+        "before_record_response": _scrub_response,
+        "decode_compressed_response": True,
+        "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+    }
+
+
+@pytest.fixture(scope="session")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(ROOT / "cassettes")
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's tokens, model settings or config files."""
+    for name in list(os.environ):
+        if name.startswith(
+            ("DRAFTER_", "OPENAI_", "GITHUB_", "GH_", "GITLAB_", "JIRA_", "LANGCHAIN_", "LANGSMITH_")
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.setenv("DRAFTER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("TERMINAL_WIDTH", "120")
+    monkeypatch.setenv("_TYPER_FORCE_DISABLE_TERMINAL", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
