@@ -6,14 +6,21 @@ from the CLI so that ``review``, ``status`` and batch reports read files the sam
 
 from __future__ import annotations
 
+import os
 import stat
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
-from drafter.errors import InputError
+from drafter.errors import DrafterError, InputError
 from drafter.outline import load_outline
 from drafter.validate import Report, template_marker, validate_text
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# Below this many files a process pool costs more (fork, pickling) than it saves.
+POOL_MIN_FILES = 64
 
 
 def read_text_file(path: Path, what: str = "file") -> str:
@@ -57,3 +64,70 @@ def validate_document(
     """Validate ``text`` against ``template``, else its ``drafter:template`` marker, else the default."""
     outline = load_outline(template or template_marker(text))
     return validate_text(text, outline, path=path, strict=strict)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A document that could not be read; ``message`` is the one-line reason and fix."""
+
+    path: str
+    message: str
+
+
+def check_path(path: Path, *, template: str | None = None, strict: bool = False) -> Report | Unreadable:
+    """Read and validate one file; an unreadable file is a result, a bad template raises."""
+    try:
+        text = read_document(path)
+    except InputError as exc:
+        return Unreadable(str(path), str(exc))
+    return validate_document(text, template=template, path=str(path), strict=strict)
+
+
+_Fatal = tuple[type[DrafterError], str, str | None]
+
+
+def _check_chunk(
+    paths: Sequence[Path], template: str | None, strict: bool
+) -> list[Report | Unreadable] | _Fatal:
+    try:
+        return [check_path(p, template=template, strict=strict) for p in paths]
+    except DrafterError as exc:
+        # Sent back as parts: exceptions with keyword-only arguments lose them when pickled.
+        return type(exc), exc.message, exc.hint
+
+
+def default_jobs(count: int) -> int:
+    """How many processes to validate ``count`` files with: one per usable CPU for large batches."""
+    if count < POOL_MIN_FILES or not sys.platform.startswith("linux"):
+        return 1  # fork is cheap and safe only on Linux; elsewhere a pool would re-import drafter
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, 8, count // (POOL_MIN_FILES // 2)))
+
+
+def validate_paths(
+    paths: Sequence[Path], *, template: str | None = None, strict: bool = False, jobs: int | None = None
+) -> list[Report | Unreadable]:
+    """Validate many files, in order; large batches are split over ``jobs`` forked processes.
+
+    Raises :class:`~drafter.errors.TemplateError` (or another :class:`DrafterError`) when a
+    template cannot be used, exactly as checking the files one by one would.
+    """
+    jobs = default_jobs(len(paths)) if jobs is None else jobs
+    if jobs <= 1 or len(paths) < 2:
+        return [check_path(p, template=template, strict=strict) for p in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if template is not None:
+        load_outline(template)  # fail early, and let the workers inherit the parsed outline
+    size = -(-len(paths) // (jobs * 2))  # two chunks per worker evens out uneven files
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    outcomes: list[Report | Unreadable] = []
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for part in pool.map(_check_chunk, chunks, repeat(template), repeat(strict)):
+            if isinstance(part, tuple):
+                error_type, message, hint = part
+                raise error_type(message, hint=hint)
+            outcomes.extend(part)
+    return outcomes

@@ -89,8 +89,16 @@ class Split:
     line_count: int
 
 
+def normalize_newlines(text: str) -> str:
+    """Turn CRLF and lone CR line ends into LF, as markdown-it-py does before it counts lines."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def split(text: str) -> Split:
     """Cut ``text`` into a preamble and a flat list of :class:`RawSection`."""
+    text = normalize_newlines(text)
     tokens = parse(text)
     line_count = text.count("\n") + 1
     preamble: list[Token] = []

@@ -10,8 +10,11 @@ Conventions read from a template:
 
 * the first heading is the document *title* when it is level 1 and no other level-1 heading
   exists (the seed and KEP shapes); otherwise level-1 headings are sections (the Rust RFC shape);
+* in the title, ``[Bracketed text]``, runs like ``NNNN`` or ``XXXX`` and a trailing phrase about
+  "your ... title" (``# KEP-NNNN: Your short, descriptive title``) are placeholders;
 * "(Optional)" or "(if applicable)" in a heading marks the section (and its children) optional;
-* an italic-only paragraph, or an HTML comment, is guidance for the writer;
+* an italic-only paragraph, or an HTML comment, is guidance for the writer; a section whose
+  template body is only guidance still expects content;
 * ``[Bracketed text]`` and a lone ``...`` are placeholders to be replaced;
 * ``**Key:** value`` lines before the first section form the metadata block; a value like
   ``[A/B/C]`` lists the allowed values and ``[YYYY-MM-DD]`` asks for a date;
@@ -37,6 +40,11 @@ _NUMBER = re.compile(r"^(\d+(?:\.\d+)*)[.)]?\s+(?=\S)")
 _OPTIONAL = re.compile(r"\s*\((optional|if applicable|if needed|if any)\)\s*", re.IGNORECASE)
 _BRACKET = re.compile(r"\[[^\[\]\n]{1,80}\]")
 _CHAIN_MARK = re.compile(r"<!--\s*drafter:chain\s+([a-z][a-z0-9_-]*)\s*-->")
+_CODE_RUN = re.compile(r"\b(?:N{3,}|X{3,})\b")
+_TITLE_WORDS = re.compile(r"\b(?:your|title)\b", re.IGNORECASE)
+_DATE_PATTERN = re.compile(r"\bY{4}-M{2}-D{2}\b", re.IGNORECASE)
+# Short marker comments (``<!-- toc -->``, ``<!-- /toc -->``) are not guidance.
+_MARKER_COMMENT = re.compile(r"/?[\w:-]*")
 _ELLIPSIS = ("...", "…")
 # Bracketed words that templates use as labels, not as text to replace ("- [ ] task", "[Optional]").
 _LABELS = {"", "x", "optional", "required", "alpha", "beta", "ga", "deprecated", "unresolved"}
@@ -61,6 +69,7 @@ def clean_title(title: str) -> tuple[str | None, str, bool]:
     return number, rest, optional
 
 
+@lru_cache(maxsize=4096)
 def title_key(title: str) -> str:
     """The key headings are matched by: no number, no optional marker, case and punctuation folded."""
     _, rest, _ = clean_title(title)
@@ -76,6 +85,20 @@ def normalise(text: str) -> str:
 def placeholders_in(text: str) -> list[str]:
     """Bracketed placeholders in a piece of plain text (``[Goal 1]``, ``[YYYY-MM-DD]``)."""
     return [m.group(0) for m in _BRACKET.finditer(text) if m.group(0)[1:-1].strip().lower() not in _LABELS]
+
+
+def title_placeholders_in(title: str) -> list[str]:
+    """Placeholders in a template's title heading.
+
+    Besides bracketed text, ``NNNN``/``XXXX`` runs and a trailing "your ... title" phrase count, so
+    ``KEP-NNNN: Your short, descriptive title`` yields ``["NNNN", "Your short, descriptive title"]``.
+    """
+    found = placeholders_in(title)
+    found.extend(m.group(0) for m in _CODE_RUN.finditer(title))
+    tail = title.rpartition(":")[2].strip()
+    if tail and "[" not in tail and _TITLE_WORDS.search(tail):
+        found.append(tail)
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -133,6 +156,7 @@ class Section:
     fences: list[FenceSpec] = field(default_factory=list)
     list_expected: bool = False
     has_body: bool = False
+    visible_body: bool = False
     body: str = ""
     chain: str | None = None
     children: list[Section] = field(default_factory=list)
@@ -142,7 +166,7 @@ class Section:
     def key(self) -> str:
         return title_key(self.title)
 
-    @property
+    @cached_property
     def heading(self) -> str:
         """The heading text as the template writes it, without the optional marker."""
         return " ".join(_OPTIONAL.sub(" ", self.raw_title).split())
@@ -203,12 +227,10 @@ class Outline:
 
     def find(self, name: str) -> Section | None:
         """A section by number (``"2.3"``) or title, case-insensitive."""
-        wanted_number, _ = split_number(name.strip() + " x")
+        wanted = name.strip().rstrip(".")
         key = title_key(name)
         for section in self.walk():
-            if section.number and (
-                name.strip().rstrip(".") == section.number or wanted_number == name.strip()
-            ):
+            if section.number and wanted == section.number.rstrip("."):
                 return section
             if key and section.key == key:
                 return section
@@ -283,7 +305,7 @@ def _meta_field(name: str, value: str, style: Literal["bold", "list"]) -> MetaFi
 
 def _meta_kind(name: str, value: str) -> MetaField:
     inner = value[1:-1].strip() if value.startswith("[") and value.endswith("]") else value
-    if re.fullmatch(r"Y{4}-M{2}-D{2}", inner, re.IGNORECASE):
+    if re.fullmatch(r"Y{4}-M{2}-D{2}", inner, re.IGNORECASE) or _DATE_PATTERN.search(value):
         return MetaField(name, value, "date")
     if value.startswith("[") and "/" in inner and "http" not in inner:
         choices = tuple(c.strip() for c in inner.split("/") if c.strip())
@@ -347,7 +369,11 @@ def _fill_section(section: Section, raw: mdparse.RawSection) -> None:
             if mark:
                 section.chain = mark.group(1)
             elif comment.startswith("<!--"):
-                section.comments.append(comment.removeprefix("<!--").removesuffix("-->").strip())
+                inner = comment.removeprefix("<!--").removesuffix("-->").strip()
+                section.comments.append(inner)
+                if inner and not _MARKER_COMMENT.fullmatch(inner):
+                    # Guidance in a comment (the KEP shape) asks for content, like italic guidance.
+                    section.has_body = True
             continue
         if tok.type in ("bullet_list_open", "ordered_list_open"):
             section.list_expected = True
@@ -358,7 +384,7 @@ def _fill_section(section: Section, raw: mdparse.RawSection) -> None:
             text = mdparse.plain_text(tok).strip()
             strong = [c for c in tok.children or [] if c.type == "text"]
             if text:
-                section.has_body = True
+                section.has_body = section.visible_body = True
             if text and _is_guidance(tok):
                 section.guidance.append(text)
             else:
@@ -371,7 +397,7 @@ def _fill_section(section: Section, raw: mdparse.RawSection) -> None:
     for table in mdparse.tables(raw.tokens):
         section.tables.append(TableSpec(table.header, table.rows, table.line))
     if section.tables or section.fences:
-        section.has_body = True
+        section.has_body = section.visible_body = True
     section.body = "\n".join(body_lines)
 
 
@@ -395,7 +421,7 @@ def parse_template(text: str, name: str = "template") -> Outline:
     if raws[0].level == 1 and len(level_one) == 1 and len(raws) > 1:
         title = raws.pop(0)
         title_level = 1
-        title_placeholders = placeholders_in(title.text)
+        title_placeholders = title_placeholders_in(title.text)
         preamble.extend(title.tokens)
     metadata = [_meta_field(k, v, style) for k, v, _, style in _metadata_lines(preamble)]
 

@@ -95,10 +95,18 @@ def template_marker(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+_NOT_APPLICABLE_KEYS = {x.rstrip(".") for x in _NOT_APPLICABLE}
+
+
 def _says_not_applicable(raw: mdparse.RawSection) -> bool:
-    texts = [mdparse.plain_text(t).strip().lower() for t in raw.tokens if t.type == "inline"]
-    texts = [t for t in texts if t]
-    return len(texts) == 1 and texts[0].rstrip(".") in {x.rstrip(".") for x in _NOT_APPLICABLE}
+    only: Token | None = None
+    for tok in raw.tokens:
+        if tok.type == "inline" and tok.content.strip():
+            if only is not None or len(tok.content) > 40:  # fast exit: more than a short "N/A"
+                return False
+            only = tok
+    text = mdparse.plain_text(only).strip().lower() if only is not None else ""
+    return text.rstrip(".") in _NOT_APPLICABLE_KEYS
 
 
 def _match(outline: Outline, raws: Sequence[mdparse.RawSection]) -> dict[int, int]:
@@ -110,13 +118,14 @@ def _match(outline: Outline, raws: Sequence[mdparse.RawSection]) -> dict[int, in
             stack.pop()
         parents.append(title_key(stack[-1].text) if stack else "")
         stack.append(raw)
-    keys = [title_key(r.text) for r in raws]
+    by_key: dict[str, list[int]] = {}
+    for index, raw in enumerate(raws):
+        by_key.setdefault(title_key(raw.text), []).append(index)
     used: set[int] = set()
     mapping: dict[int, int] = {}
     for t_index, section in enumerate(outline.walk()):
         parent_key = section.parent.key if section.parent else ""
-        key = section.key
-        candidates = [i for i, k in enumerate(keys) if k == key and i not in used]
+        candidates = [i for i in by_key.get(section.key, ()) if i not in used]
         if not candidates:
             continue
         same_parent = [i for i in candidates if parents[i] == parent_key]
@@ -147,9 +156,10 @@ def _increasing_subset(values: Sequence[int]) -> set[int]:
 class _Checker:
     def __init__(self, outline: Outline, text: str, strict: bool) -> None:
         self.outline = outline
-        self.text = text
+        # Line numbers follow markdown-it-py, which breaks lines only at \n, \r\n and \r.
+        self.text = mdparse.normalize_newlines(text)
         self.strict = strict
-        self.doc = mdparse.split(text)
+        self.doc = mdparse.split(self.text)
         self.findings: list[Finding] = []
         self.placeholders = outline.all_placeholders()
 
@@ -255,7 +265,9 @@ class _Checker:
                         + (f" under '{parent.heading}'" if parent else ""),
                         section.heading,
                     )
-                skipped.update(self._descendants(template, t_index))
+                # Sub-sections of an absent section are not reported again, but those that are
+                # present (under another heading) are still checked.
+                skipped.update(i for i in self._descendants(template, t_index) if i not in mapping)
                 continue
             raw = raws[mapping[t_index]]
             self._check_heading(section, raw)
@@ -275,9 +287,11 @@ class _Checker:
                 mapping[t_index] + 1 < len(raws) and raws[mapping[t_index] + 1].level > raw.level
             )
             if section.has_body and raw.is_blank() and not has_child_headings:
+                # A section whose template guidance is only an HTML comment (the KEP shape) is
+                # often left empty on purpose; report it, but do not fail the document for it.
                 self.add(
                     "empty-section",
-                    "error" if section.required else "warning",
+                    "error" if section.required and section.visible_body else "warning",
                     raw.line,
                     f"section '{section.heading}' is empty; write its content"
                     + (" or remove the optional section" if not section.required else ""),
@@ -359,7 +373,7 @@ class _Checker:
                 continue
             self._check_text_placeholders(f"section '{name}'", text, line, name, inline)
 
-        doc_tables = mdparse.tables(raw.tokens)
+        doc_tables = mdparse.tables(raw.tokens) if section.tables else []
         for spec in section.tables:
             wanted = tuple(normalise(c) for c in spec.columns)
             match = next((t for t in doc_tables if tuple(normalise(c) for c in t.header) == wanted), None)
@@ -456,12 +470,15 @@ class _Checker:
                     )
 
     def _check_todos(self) -> None:
+        if not _TODO.search(self.text):
+            return
         in_code: set[int] = set()
         blocks = [*self.doc.preamble, *(tok for raw in self.doc.sections for tok in raw.tokens)]
         for tok in blocks:
             if tok.type in ("fence", "code_block") and tok.map:
                 in_code.update(range(tok.map[0], tok.map[1]))
-        for number, line in enumerate(self.text.splitlines()):
+        # Not splitlines(): it also breaks at \f, \x1c, \u2028 ..., which markdown does not.
+        for number, line in enumerate(self.text.split("\n")):
             if number not in in_code and _TODO.search(line) and "drafter:" not in line:
                 self.add(
                     "todo-left",

@@ -5,6 +5,8 @@ Each command group lives in its own module and registers on the shared :data:`ap
 
 from __future__ import annotations
 
+from drafter.cli import draft as _draft  # noqa: F401
+from drafter.cli import fetch as _fetch  # noqa: F401
 from drafter.cli import templates as _templates  # noqa: F401
 from drafter.cli import validate as _validate  # noqa: F401  (registers commands)
 from drafter.cli._app import app

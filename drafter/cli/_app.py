@@ -33,6 +33,10 @@ class _Group(TyperGroup):
                 raise
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            # Output piped into `head` and the reader went away: not an error worth a message.
+            sys.stderr.close()
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             typer.echo("error: interrupted", err=True)
             raise typer.Exit(130) from None

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from drafter.cli._app import app, emit
-from drafter.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError
+from drafter.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
 
 class Format(StrEnum):
@@ -40,6 +40,14 @@ def validate(
         Format.text, "--format", "-f", help="text, json (one array) or github (annotations)."
     ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings (e.g. TODO markers) as errors."),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Processes to check files with. Default: one per CPU for 64 or more files, else 1.",
+        show_default=False,
+    ),
 ) -> None:
     """Check design docs against their template's structure.
 
@@ -48,23 +56,28 @@ def validate(
     Exit 0 when all are valid, 1 when any has errors (or warnings with --strict), 2 when a file
     or the template cannot be read.
     """
-    from drafter.documents import read_document, validate_document
+    from drafter.documents import Unreadable, validate_paths
 
     results: list[dict[str, object]] = []
     lines: list[str] = []
     errors = warnings = invalid = unreadable = 0
-    for path in paths:
-        try:
-            text = read_document(path)
-        except InputError as exc:
+    for outcome in validate_paths(paths, template=template, strict=strict, jobs=jobs):
+        if isinstance(outcome, Unreadable):
             unreadable += 1
-            results.append({"path": str(path), "valid": False, "error": str(exc), "findings": []})
-            lines.append(f"{path}: error: {exc}")
+            results.append({"path": outcome.path, "valid": False, "error": outcome.message, "findings": []})
             if fmt is Format.github:
-                lines[-1] = f"::error file={_gh_escape(str(path), prop=True)}::{_gh_escape(str(exc))}"
+                lines.append(
+                    f"::error file={_gh_escape(outcome.path, prop=True)}::{_gh_escape(outcome.message)}"
+                )
+            else:
+                lines.append(f"{outcome.path}: error: {outcome.message}")
             continue
-        report = validate_document(text, template=template, path=str(path))
-        results.append(report.to_dict(strict))
+        report, path = outcome, outcome.path
+        result = report.to_dict(strict)
+        if strict:  # --strict: every warning is an error, in every format
+            for finding in result["findings"]:
+                finding["severity"] = "error"
+        results.append(result)
         if not report.valid(strict):
             invalid += 1
         for finding in report.findings:
@@ -73,7 +86,7 @@ def validate(
             warnings += severity == "warning"
             if fmt is Format.github:
                 lines.append(
-                    f"::{severity} file={_gh_escape(str(path), prop=True)},line={finding.line},"
+                    f"::{severity} file={_gh_escape(path, prop=True)},line={finding.line},"
                     f"title={_gh_escape('drafter ' + finding.rule, prop=True)}::{_gh_escape(finding.message)}"
                 )
             else:

@@ -58,7 +58,8 @@ def make_client(settings: SourceSettings, transport: httpx.BaseTransport | None 
         transport=transport,
         follow_redirects=False,
         timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-        headers={"User-Agent": USER_AGENT},
+        # gzip only: it keeps recorded cassettes readable (vcrpy cannot decode zstd) and scrubbable.
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
     )
 
 

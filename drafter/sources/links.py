@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-
 from urllib.parse import urlsplit
 
 from drafter.context import IssueContext

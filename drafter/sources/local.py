@@ -12,13 +12,14 @@ import json
 import stat
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from drafter.context import CONTEXT_SCHEMA, Comment, IssueContext, Note
 from drafter.errors import InputError, SourceError
 from drafter.sources import github
-from drafter.sources.urls import GitHubRef, parse_url
+from drafter.sources.urls import SUPPORTED_FORMS, GitHubRef, parse_url
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
@@ -84,10 +85,10 @@ def decode_text(data: bytes, *, label: str) -> str:
 def load_local(path: str, *, stdin: Callable[[], BinaryIO] | None = None) -> IssueContext:
     """Load a ``.md``/``.txt``/``.json`` file, or ``-`` (stdin, JSON if it starts with ``{``)."""
     suffix = Path(path).suffix.lower() if path != "-" else ""
+    if path != "-" and Path(path).exists() and not Path(path).is_file():
+        read_bytes(path, what="source file")  # raises: directory, FIFO, socket or device
     if path != "-" and suffix not in TEXT_SUFFIXES + (".json",):
         if not Path(path).exists():
-            from drafter.sources.urls import SUPPORTED_FORMS
-
             raise SourceError(f"source {path!r} is not a file or a supported URL", hint=SUPPORTED_FORMS)
         raise SourceError(
             f"unsupported file type {suffix or '(none)'!r} for {path!r}",
@@ -111,7 +112,9 @@ def from_text(text: str) -> IssueContext:
             title = tokens[index + 1].content.strip()
             if title:
                 start, end = token.map
-                body = "\n".join(lines[:start] + lines[end:]).strip()
+                before = "\n".join(lines[:start]).strip()
+                after = "\n".join(lines[end:]).strip()
+                body = f"{before}\n\n{after}".strip()
                 return IssueContext(title=title[:300], body=body)
     first = next(i for i, line in enumerate(lines) if line.strip())
     title = lines[first].strip()
@@ -165,8 +168,6 @@ def _from_github_json(data: dict[str, Any], *, label: str) -> IssueContext:
 
 
 def _as_local(ctx: IssueContext) -> IssueContext:
-    from dataclasses import replace
-
     return replace(ctx, tracker="local")
 
 

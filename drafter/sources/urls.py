@@ -25,6 +25,10 @@ SUPPORTED_FORMS = (
 _NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 _JIRA_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,29}-[1-9][0-9]{0,9}")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+# Forges whose URLs look like GitHub's but whose APIs are not; never guessed to be GitHub Enterprise.
+OTHER_FORGES = frozenset(
+    {"bitbucket.org", "codeberg.org", "gitea.com", "gitee.com", "sourceforge.net", "dev.azure.com", "sr.ht"}
+)
 _SHORTHAND = re.compile(r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)#([1-9][0-9]{0,9})")
 
 
@@ -73,6 +77,11 @@ class LocalRef:
 SourceRef = GitHubRef | GitLabRef | JiraRef | LocalRef
 
 
+def _netloc(host: str, port: int | None) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"
+
+
 def _unsupported(what: str) -> SourceError:
     return SourceError(f"unsupported source {what}", hint=SUPPORTED_FORMS)
 
@@ -115,26 +124,25 @@ def parse_url(url: str, *, gitlab_hosts: frozenset[str] = frozenset()) -> GitHub
                 kind: Literal["issue", "pull_request"] = (
                     "pull_request" if rest[0] == "merge_requests" else "issue"
                 )
-                return GitLabRef(host, port, "/".join(project), rest[1], kind)
+                return GitLabRef(_netloc(host, None), port, "/".join(project), rest[1], kind)
         raise _unsupported(f"{_display(url)} (not a GitLab issue or merge request URL)")
 
     if "browse" in segments:  # Jira: /browse/KEY-1, maybe under a context path
         at = segments.index("browse")
         if at + 2 == len(segments) and _JIRA_KEY.fullmatch(segments[at + 1]):
             prefix = "/".join(segments[:at])
-            netloc = host if port is None else f"{host}:{port}"
-            base = f"{parts.scheme.lower()}://{netloc}" + (f"/{prefix}" if prefix else "")
+            base = f"{parts.scheme.lower()}://{_netloc(host, port)}" + (f"/{prefix}" if prefix else "")
             return JiraRef(base, host, segments[at + 1])
         raise _unsupported(f"{_display(url)} (a Jira URL looks like https://SITE/browse/KEY-123)")
 
+    if host in OTHER_FORGES or host.endswith(".sr.ht"):
+        raise _unsupported(f"{_display(url)} ({host} is not a supported tracker)")
     if len(segments) >= 4 and segments[2] in ("issues", "pull", "pulls"):
         owner, repo, section, number = segments[:4]
         if _NAME.fullmatch(owner) and _NAME.fullmatch(repo) and _NUMBER.fullmatch(number):
             if host in gitlab_hosts or host == "gitlab.com":  # GitLab's legacy form without /-/
-                return GitLabRef(host, port, f"{owner}/{repo}", number, _kind(section))
-            gh_host = "github.com" if host == "www.github.com" else host
-            if port is not None:
-                gh_host = f"{gh_host}:{port}"
+                return GitLabRef(_netloc(host, None), port, f"{owner}/{repo}", number, _kind(section))
+            gh_host = _netloc("github.com" if host == "www.github.com" else host, port)
             return GitHubRef(gh_host, owner, repo, number, _kind(section))
     raise _unsupported(_display(url))
 

@@ -1,0 +1,445 @@
+"""Per-section prompt chains: problem -> solution -> risks, built with langchain-core runnables.
+
+The template's top-level sections are grouped into chains (:meth:`Outline.chains`). Each chain
+renders its prompt file with the sections' guidance and the issue as variables, asks the model for
+one JSON object whose schema is derived from those sections (typed lists, table rows, fenced
+blocks), retries once with the error when the answer does not fit the schema, and otherwise falls
+back to TODO markers for the human. ``solution`` sees ``problem``'s draft, ``risks`` sees both;
+a chain that depends on nothing else runs concurrently with the others.
+
+The model is injected as a :class:`ModelHandle` around any langchain ``BaseChatModel``: tests
+pass fake chat models, :mod:`drafter.providers` passes ChatOpenAI with native structured output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, Field, ValidationError, create_model
+
+from drafter.context import IssueContext
+from drafter.draft import SectionContent, drafted_sections, section_id, todo_content
+from drafter.errors import DrafterError, ProviderError
+from drafter.grounding import ground, input_text
+from drafter.outline import Outline, Section, title_key
+from drafter.prompts import Prompts
+
+DEPENDENCIES = {"problem": (), "solution": ("problem",), "risks": ("problem", "solution")}
+
+
+# -- schema ------------------------------------------------------------------------------------
+def _ident(text: str) -> str:
+    name = re.sub(r"[^a-z0-9]+", "_", title_key(text)).strip("_") or "section"
+    return name if name[0].isalpha() else f"s_{name}"
+
+
+@dataclass
+class ChainSpec:
+    """One chain: its name, the sections it drafts (keyed for the JSON answer), its dependencies."""
+
+    name: str
+    sections: dict[str, Section]
+    depends_on: tuple[str, ...]
+
+
+def plan(outline: Outline) -> list[ChainSpec]:
+    """The chains of a template, in dependency order."""
+    specs: list[ChainSpec] = []
+    names = list(outline.chains())
+    for name, tops in outline.chains().items():
+        keys: dict[str, Section] = {}
+        for top in tops:
+            for section in top.walk():
+                if section.has_body or not section.children:
+                    key = _ident(section.title)
+                    while key in keys:
+                        key += "_2"
+                    keys[key] = section
+        deps = DEPENDENCIES.get(name, ("problem",) if name != "problem" else ())
+        specs.append(ChainSpec(name, keys, tuple(d for d in deps if d in names)))
+    return specs
+
+
+def _section_model(key: str, section: Section) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        "text": (str, Field(description="Markdown prose for this section, no headings")),
+    }
+    if section.list_expected:
+        fields["items"] = (list[str], Field(description="List entries, one idea each, no bullet characters"))
+    if section.tables:
+        columns: dict[str, Any] = {_ident(c): (str, Field(description=c)) for c in section.tables[0].columns}
+        row: Any = create_model(f"{key.title().replace('_', '')}Row", **columns)
+        rows_doc = "Table rows: " + " | ".join(section.tables[0].columns)
+        fields["rows"] = (list[row], Field(description=rows_doc))
+    if section.fences:
+        labels = ", ".join(f"{i + 1}: {f.label or f.info or 'block'}" for i, f in enumerate(section.fences))
+        fields["blocks"] = (
+            list[str],
+            Field(
+                description=f"Contents of the {len(section.fences)} code blocks, without fences ({labels})"
+            ),
+        )
+    fields["sources"] = (
+        list[str],
+        Field(description="Ids of the inputs this section uses: issue, comment:<id>, note:<n>"),
+    )
+    return create_model(f"{key.title().replace('_', '')}Section", **fields)
+
+
+def chain_schema(spec: ChainSpec) -> type[BaseModel]:
+    """The pydantic model of one chain's answer: one field per section."""
+    fields: dict[str, Any] = {
+        key: (_section_model(key, section), Field(description=section.heading))
+        for key, section in spec.sections.items()
+    }
+    return create_model(f"{spec.name.title()}Draft", **fields)
+
+
+# -- prompt inputs -------------------------------------------------------------------------------
+_OWN_TAG = re.compile(
+    r"<(/?)\s*(issue_data|team_notes|draft_so_far|title|body|comment|labels|links)", re.IGNORECASE
+)
+
+
+def _data(text: str) -> str:
+    """Neutralise our own delimiters inside untrusted text so it cannot close a data block."""
+    return _OWN_TAG.sub(lambda m: f"<{m.group(1)}{m.group(2)[0]}\u200b{m.group(2)[1:]}", text)
+
+
+def _attr(text: str) -> str:
+    """An attribute value of our delimiters: no quote, angle bracket or newline can break the tag."""
+    return (
+        " ".join(text.split())
+        .replace("&", "&amp;")
+        .replace('"', "&quot;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+
+
+def inputs_block(ctx: IssueContext) -> str:
+    """The issue and notes as clearly delimited, labelled data."""
+    attrs = " ".join(
+        f'{name}="{_attr(value)}"'
+        for name, value in (
+            ("tracker", ctx.tracker),
+            ("kind", ctx.kind),
+            ("url", ctx.url),
+            ("state", ctx.state),
+        )
+    )
+    lines = [f"<issue_data {attrs}>"]
+    lines.append(f"<title>{_data(ctx.title)}</title>")
+    if ctx.labels:
+        lines.append(f"<labels>{_data(', '.join(ctx.labels))}</labels>")
+    lines.append(f'<body source="issue" author="{_attr(ctx.author)}">\n{_data(ctx.body)}\n</body>')
+    for comment in ctx.comments:
+        lines.append(
+            f'<comment source="comment:{_attr(comment.id)}" author="{_attr(comment.author)}" url="{_attr(comment.url)}">\n'
+            f"{_data(comment.body)}\n</comment>"
+        )
+    if ctx.omitted_comments:
+        lines.append(f"[{ctx.omitted_comments} comments omitted]")
+    if ctx.links:
+        lines.append("<links>" + _data(" ".join(ctx.links)) + "</links>")
+    lines.append("</issue_data>")
+    if ctx.notes:
+        notes = "\n".join(f"[note:{i + 1}] {_data(n.text)}" for i, n in enumerate(ctx.notes))
+        lines.append(f"<team_notes>\n{notes}\n</team_notes>")
+    return "\n".join(lines)
+
+
+def _instructions(section: Section) -> list[str]:
+    lines = list(section.guidance) + [c for c in section.comments if len(c) < 600][:2]
+    if section.list_expected:
+        lines.append("Give the content as list items.")
+    if section.tables:
+        lines.append("Give table rows with the columns " + " | ".join(section.tables[0].columns) + ".")
+    for fence in section.fences:
+        kind = f"a {fence.info} block" if fence.info else "an ASCII diagram block"
+        lines.append(f"Give {kind}" + (f" for '{fence.label}'" if fence.label else "") + " in `blocks`.")
+    if section.body and not section.guidance:
+        example = " ".join(section.body.split())[:200]
+        lines.append(f"The template shows this shape: {example}")
+    return lines or ["Write this section's content."]
+
+
+# -- running -------------------------------------------------------------------------------------
+@dataclass
+class Usage:
+    """Token usage and call count of one or more model calls."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.calls += other.calls
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "calls": self.calls,
+        }
+
+
+@dataclass
+class Reply:
+    """One structured answer: the parsed object, or the error that prevented parsing."""
+
+    parsed: BaseModel | None
+    raw: str
+    error: str | None
+    usage: Usage
+
+
+def _extract_json(text: str) -> str:
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if start != -1 and end > start else text
+
+
+def _parser(schema: type[BaseModel]) -> Callable[[BaseMessage], dict[str, Any]]:
+    def parse(message: BaseMessage) -> dict[str, Any]:
+        text = message.text if isinstance(message.text, str) else str(message.content)
+        try:
+            return {
+                "raw": message,
+                "parsed": schema.model_validate_json(_extract_json(text)),
+                "parsing_error": None,
+            }
+        except (ValidationError, ValueError) as exc:
+            return {"raw": message, "parsed": None, "parsing_error": exc}
+
+    return parse
+
+
+class ModelHandle:
+    """A chat model plus how to get structured output from it.
+
+    The default asks for JSON in the prompt and parses the reply, which works with any chat model
+    (and with langchain's fake chat models in tests). Providers override :meth:`structured` to use
+    native JSON-schema output and :meth:`translate` to turn SDK errors into one-line messages.
+    """
+
+    def __init__(self, chat: BaseChatModel, name: str) -> None:
+        self.chat = chat
+        self.name = name
+
+    def structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
+        return self.chat | RunnableLambda(_parser(schema))
+
+    def translate(self, exc: Exception) -> DrafterError:
+        return ProviderError(
+            f"model '{self.name}' failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        )
+
+    async def ask(self, messages: Sequence[BaseMessage], schema: type[BaseModel]) -> Reply:
+        try:
+            out = await self.structured(schema).ainvoke(list(messages))
+        except DrafterError:
+            raise
+        except Exception as exc:
+            raise self.translate(exc) from exc
+        raw = out.get("raw")
+        usage = Usage(calls=1)
+        text = ""
+        if isinstance(raw, AIMessage):
+            text = raw.text if isinstance(raw.text, str) else str(raw.content)
+            if not text and raw.tool_calls:
+                text = json.dumps(raw.tool_calls[0].get("args", {}))
+            meta: dict[str, Any] = dict(raw.usage_metadata or {})
+            usage.prompt_tokens = int(meta.get("input_tokens", 0))
+            usage.completion_tokens = int(meta.get("output_tokens", 0))
+        error = out.get("parsing_error")
+        parsed = out.get("parsed")
+        if error is None and not isinstance(parsed, BaseModel):
+            error = "the answer was empty or not a JSON object"
+        if isinstance(parsed, BaseModel) and not isinstance(parsed, schema):
+            parsed = schema.model_validate(parsed.model_dump())
+        return Reply(
+            parsed if error is None else None, text, None if error is None else _one_line(error), usage
+        )
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())[:600]
+
+
+@dataclass
+class ChainResult:
+    """What one chain produced."""
+
+    name: str
+    contents: dict[str, SectionContent]
+    usage: Usage
+    fallbacks: list[str] = field(default_factory=list)
+    replaced_refs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _to_content(section: Section, value: BaseModel, source: str) -> tuple[SectionContent, list[str]]:
+    data = value.model_dump()
+    rows = [list(row.values()) for row in data.get("rows", [])]
+    texts = [
+        data.get("text", ""),
+        *data.get("items", []),
+        *data.get("blocks", []),
+        *(c for r in rows for c in r),
+    ]
+    fixed = [ground(t, source) for t in texts]
+    replaced = [ref for _, refs in fixed for ref in refs]
+    out = iter(t for t, _ in fixed)
+    text = next(out)
+    items = [next(out) for _ in data.get("items", [])]
+    blocks = [next(out) for _ in data.get("blocks", [])]
+    rows = [[next(out) for _ in row] for row in rows]
+    sources = [str(s) for s in data.get("sources", [])]
+    return SectionContent(text=text, items=items, rows=rows, blocks=blocks, sources=sources), replaced
+
+
+class Drafter:
+    """Runs the chains of one template for one issue."""
+
+    def __init__(self, outline: Outline, ctx: IssueContext, handle: ModelHandle, prompts: Prompts) -> None:
+        self.outline = outline
+        self.ctx = ctx
+        self.handle = handle
+        self.prompts = prompts
+        self.specs = plan(outline)
+        self.inputs = inputs_block(ctx)
+        self.source_text = input_text(ctx)
+
+    def messages(
+        self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = ()
+    ) -> list[BaseMessage]:
+        """The exact messages one chain sends (also what ``--dry-run`` prints)."""
+        schema = chain_schema(spec)
+        variables = {
+            "template_name": self.outline.name,
+            "reference": self.ctx.reference,
+            "sections": [
+                {
+                    "key": key,
+                    "heading": section.heading,
+                    "required": section.required,
+                    "instructions": _instructions(section),
+                }
+                for key, section in spec.sections.items()
+            ],
+            "previous": _data(previous),
+            "findings": [_data(f) for f in findings],
+            "inputs": self.inputs,
+            "schema": json.dumps(schema.model_json_schema(), separators=(",", ":")),
+        }
+        prompt_name = spec.name if _has_prompt(self.prompts, spec.name) else "solution"
+        return [
+            SystemMessage(self.prompts.render("system")),
+            HumanMessage(self.prompts.render(prompt_name, **variables)),
+        ]
+
+    async def run_chain(
+        self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = ()
+    ) -> ChainResult:
+        started = time.perf_counter()
+        schema = chain_schema(spec)
+        messages = self.messages(spec, previous, findings)
+        usage = Usage()
+        reply = await self.handle.ask(messages, schema)
+        usage.add(reply.usage)
+        if reply.error is not None:
+            retry = [
+                *messages,
+                AIMessage(reply.raw or "(empty)"),
+                HumanMessage(
+                    f"That answer does not match the JSON schema: {reply.error}. "
+                    "Answer again with only one JSON object that matches the schema."
+                ),
+            ]
+            reply = await self.handle.ask(retry, schema)
+            usage.add(reply.usage)
+        result = ChainResult(spec.name, {}, usage)
+        for key, section in spec.sections.items():
+            value = getattr(reply.parsed, key, None) if reply.parsed is not None else None
+            if isinstance(value, BaseModel):
+                content, replaced = _to_content(section, value, self.source_text)
+                result.replaced_refs.extend(replaced)
+                if content.is_empty():
+                    content = todo_content(section, "the model left it empty")
+                    result.fallbacks.append(section.heading)
+            else:
+                content = todo_content(
+                    section, f"the model's answer was unusable: {reply.error or 'missing'}"[:200]
+                )
+                result.fallbacks.append(section.heading)
+            result.contents[section_id(section)] = content
+        result.seconds = time.perf_counter() - started
+        return result
+
+    async def run(
+        self,
+        render_previous: Callable[[dict[str, SectionContent]], str],
+        on_chain: Callable[[str, str], None] | None = None,
+    ) -> list[ChainResult]:
+        """Run every chain, each as soon as the chains it depends on are done."""
+        done: dict[str, asyncio.Future[ChainResult]] = {}
+        loop = asyncio.get_running_loop()
+        for spec in self.specs:
+            done[spec.name] = loop.create_future()
+
+        async def one(spec: ChainSpec) -> None:
+            try:
+                earlier = [await done[d] for d in spec.depends_on]
+                contents: dict[str, SectionContent] = {}
+                for result in earlier:
+                    contents.update(result.contents)
+                if on_chain:
+                    on_chain(spec.name, "running")
+                result = await self.run_chain(spec, render_previous(contents) if contents else "")
+                if on_chain:
+                    on_chain(spec.name, "done")
+                done[spec.name].set_result(result)
+            except BaseException as exc:
+                done[spec.name].set_exception(exc)
+                raise
+
+        results = await asyncio.gather(*(one(s) for s in self.specs), return_exceptions=True)
+        for item in results:
+            if isinstance(item, BaseException):
+                for future in done.values():
+                    if future.done() and not future.cancelled():
+                        future.exception()  # mark retrieved
+                raise item
+        return [done[s.name].result() for s in self.specs]
+
+    def chain_of(self, section_heading: str) -> ChainSpec | None:
+        for spec in self.specs:
+            if any(s.heading == section_heading for s in spec.sections.values()):
+                return spec
+        return None
+
+
+def _has_prompt(prompts: Prompts, name: str) -> bool:
+    try:
+        prompts.path(name)
+    except DrafterError:
+        return False
+    return True
+
+
+def all_sections_drafted(outline: Outline) -> list[str]:
+    return [section_id(s) for s in drafted_sections(outline)]
+
+
+Runner = Callable[[ChainSpec], Awaitable[ChainResult]]

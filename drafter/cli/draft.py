@@ -1,0 +1,107 @@
+"""``drafter from-issue``: the main job, one issue in, one validated draft out."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from drafter.cli._app import app, emit
+from drafter.cli._common import (
+    BASE_URL,
+    MAX_CONTEXT,
+    MAX_WAIT,
+    MODEL,
+    NOTES,
+    NOTES_FILE,
+    SOURCE_HELP,
+    TEMPLATE,
+    load_context,
+)
+from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
+
+
+class DraftFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command("from-issue")
+def from_issue(
+    source: str = typer.Argument(..., metavar="SOURCE", help=SOURCE_HELP),
+    notes: list[str] = NOTES,
+    notes_file: list[str] = NOTES_FILE,
+    template: str | None = TEMPLATE,
+    model: str | None = MODEL,
+    base_url: str | None = BASE_URL,
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the draft to this file."),
+    out_dir: Path = typer.Option(
+        Path("docs/design"),
+        "--out-dir",
+        envvar="DRAFTER_OUT_DIR",
+        help="Folder for the draft, named <tracker>-<owner>-<repo>-<number>-<slug>.md [env: DRAFTER_OUT_DIR].",
+        show_envvar=False,
+    ),
+    author: str | None = typer.Option(
+        None, "--author", help="Author for the header [default: git config user.name]."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite a draft even if a human edited it."),
+    fmt: DraftFormat = typer.Option(DraftFormat.text, "--format", "-f", help="text, or json for machines."),
+    max_context: int = MAX_CONTEXT,
+    max_wait: float = MAX_WAIT,
+) -> None:
+    """Draft a design doc from an issue, validate it against the template, and write it.
+
+    Exit 0 when a valid draft was written; 1 when it was written with validation findings;
+    2 when nothing was written (bad input, or the target was edited by a human); 3 when the
+    model or network failed after retries.
+    """
+    from drafter.outline import load_outline
+    from drafter.pipeline import DraftOptions, draft, git_author, result_summary, target_path, write_result
+    from drafter.providers import OFFLINE, build_handle, resolve_model
+    from drafter.writer import check_target
+
+    if out is not None and out.is_dir():
+        raise InputError(f"--out {out} is a directory", hint="use --out-dir for a folder, or name a file")
+    choice = resolve_model(model, os.environ, base_url=base_url)
+    outline = load_outline(template)
+    ctx = load_context(source, notes, notes_file, max_context, max_wait)
+    if choice.defaulted and choice.provider == OFFLINE:
+        emit(
+            "drafter: no model configured (set OPENAI_API_KEY or --model); writing an offline draft", err=True
+        )
+    handle = None if choice.provider == OFFLINE else build_handle(choice)
+    options = DraftOptions(model=choice, handle=handle, author=author or git_author())
+    if out is None and not out_dir.exists():
+        try:
+            out_dir.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create --out-dir {out_dir}: {exc.strerror}", hint="pick a writable folder"
+            ) from None
+    path = target_path(ctx, out, out_dir)
+    check_target(path, force=force)  # refuse before spending model calls
+    result = draft(ctx, outline, options)
+    status = write_result(result, path, force=force)
+    if fmt is DraftFormat.json:
+        emit(json.dumps(result_summary(result, path, status), indent=2))
+    else:
+        emit(str(path))
+        usage = result.usage
+        detail = f"model {result.model}"
+        if usage["calls"]:
+            detail += (
+                f", {usage['calls']} calls, {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
+            )
+        errors = [f for f in result.report.findings if f.severity == "error"]
+        warnings = len(result.report.findings) - len(errors)
+        emit(f"drafter: {status} ({detail}); {len(errors)} errors, {warnings} warnings", err=True)
+        for finding in result.report.findings:
+            if finding.severity == "error":
+                emit(f"{path}:{finding.line}: error [{finding.rule}] {finding.message}", err=True)
+        if result.fallbacks:
+            emit("drafter: sections left as TODO after retries: " + ", ".join(result.fallbacks), err=True)
+    raise typer.Exit(EXIT_OK if result.report.valid() else EXIT_FINDINGS)

@@ -1,0 +1,236 @@
+"""``from-issue`` as a library call: context -> chains (or offline) -> render -> validate -> write.
+
+Usage::
+
+    ctx = load_source("examples/issue-hikaricp-664.json", SourceSettings())
+    result = draft(ctx, load_outline(), DraftOptions(model=resolve_model("offline", {})))
+    path = write_result(result, Path("docs/design"))
+
+``batch``, ``redraft`` and ``review`` reuse these pieces; none re-implements fetching, rendering
+or validating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drafter.context import IssueContext
+from drafter.draft import SectionContent, section_id
+from drafter.offline import draft_offline
+from drafter.outline import Outline
+from drafter.prompts import Prompts
+from drafter.provenance import Provenance, attach, digest
+from drafter.providers import OFFLINE, ModelChoice
+from drafter.render import Meta, render_document, section_body, today
+from drafter.validate import Report, validate_text
+from drafter.writer import WriteStatus, draft_filename, write_draft
+
+if TYPE_CHECKING:
+    from drafter.chains import ModelHandle, Usage
+
+# One line; "drafter:" keeps the validator from counting its mention of TODO markers as one.
+OFFLINE_NOTICE = (
+    "Offline draft (drafter: no language model was used): built from the issue text alone. "
+    "Every TODO(drafter) marks something a human must write."
+)
+PROMPT_NAMES = ["system", "problem", "solution", "risks", "_sections"]
+Events = Callable[[str, str], None]
+
+
+@dataclass
+class DraftOptions:
+    """How to draft: the model (or a ready handle, for tests), author, prompt folder."""
+
+    model: ModelChoice
+    handle: ModelHandle | None = None
+    author: str | None = None
+    prompts_dir: Path | None = None
+    reask: bool = True
+    on_event: Events | None = None
+
+
+@dataclass
+class DraftResult:
+    """A finished draft in memory."""
+
+    ctx: IssueContext
+    outline: Outline
+    text: str
+    report: Report
+    model: str
+    usage: dict[str, int] = field(
+        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    )
+    fallbacks: list[str] = field(default_factory=list)
+    replaced_refs: list[str] = field(default_factory=list)
+    inputs_hash: str = ""
+    seconds: float = 0.0
+
+
+def git_author() -> str | None:
+    """``git config user.name``, if git is installed and it is set."""
+    if shutil.which("git") is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "config", "user.name"], capture_output=True, text=True, timeout=3, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def inputs_hash(ctx: IssueContext, outline: Outline, prompts: dict[str, str], model: str) -> str:
+    """Hash of everything a draft depends on: issue, comments, notes, template, prompts, model."""
+    payload = json.dumps(
+        {"ctx": ctx.content_hash(), "template": digest(outline.text), "prompts": prompts, "model": model},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _previous_markdown(outline: Outline, contents: dict[str, SectionContent]) -> str:
+    parts = []
+    for section in outline.walk():
+        content = contents.get(section_id(section))
+        if content is not None:
+            parts.append(f"[{section.heading}]\n{section_body(section, content)}")
+    return "\n\n".join(parts)
+
+
+async def _draft_with_model(
+    ctx: IssueContext, outline: Outline, options: DraftOptions, prompts: Prompts, meta: Meta
+) -> tuple[dict[str, SectionContent], Usage, list[str], list[str]]:
+    from drafter.chains import Drafter, Usage
+
+    assert options.handle is not None
+    drafter = Drafter(outline, ctx, options.handle, prompts)
+    results = await drafter.run(lambda c: _previous_markdown(outline, c), options.on_event)
+    contents: dict[str, SectionContent] = {}
+    usage = Usage()
+    fallbacks: list[str] = []
+    replaced: list[str] = []
+    for result in results:
+        contents.update(result.contents)
+        usage.add(result.usage)
+        fallbacks.extend(result.fallbacks)
+        replaced.extend(result.replaced_refs)
+    if not options.reask:
+        return contents, usage, fallbacks, replaced
+
+    # Re-ask each chain whose sections fail the structure check, once, with the findings.
+    text, _ = render_document(outline, ctx, contents, meta)
+    report = validate_text(text, outline)
+    by_chain: dict[str, list[str]] = {}
+    for finding in report.findings:
+        if finding.severity != "error" or not finding.section or finding.section in fallbacks:
+            continue
+        spec = drafter.chain_of(finding.section)
+        if spec is not None:
+            by_chain.setdefault(spec.name, []).append(f"{finding.section}: {finding.message}")
+    if by_chain:
+        specs = [s for s in drafter.specs if s.name in by_chain]
+        previous = _previous_markdown(outline, contents)
+        again = await asyncio.gather(*(drafter.run_chain(s, previous, by_chain[s.name]) for s in specs))
+        for result in again:
+            usage.add(result.usage)
+            for sid, content in result.contents.items():
+                if not content.fallback:
+                    contents[sid] = content
+            replaced.extend(result.replaced_refs)
+    return contents, usage, fallbacks, replaced
+
+
+async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
+    """Draft one issue in memory (no file is written)."""
+    started = time.perf_counter()
+    prompts = Prompts(extra=options.prompts_dir)
+    prompt_versions = prompts.versions(PROMPT_NAMES)
+    meta = Meta(author=options.author or "TODO(drafter): author", date=today())
+    offline = options.model.provider == OFFLINE and options.handle is None
+    model_name = OFFLINE if offline else (options.handle.name if options.handle else options.model.spec)
+    usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    fallbacks: list[str] = []
+    replaced: list[str] = []
+    if offline:
+        contents = draft_offline(outline, ctx)
+    else:
+        contents, chain_usage, fallbacks, replaced = await _draft_with_model(
+            ctx, outline, options, prompts, meta
+        )
+        usage = chain_usage.to_dict()
+    text, bodies = render_document(outline, ctx, contents, meta, notice=OFFLINE_NOTICE if offline else None)
+    report = validate_text(text, outline)
+    hashed = inputs_hash(ctx, outline, prompt_versions, model_name)
+    provenance = Provenance(
+        template=outline.name,
+        template_hash=digest(outline.text),
+        model=model_name,
+        prompts=prompt_versions,
+        inputs=hashed,
+        source=ctx.url or ctx.title,
+        drafter_version=_version(),
+        created=meta.date,
+        sections={sid: digest(body) for sid, body in bodies.items()},
+        section_sources={sid: c.sources for sid, c in contents.items() if c.sources},
+        fallbacks=fallbacks,
+    )
+    return DraftResult(
+        ctx=ctx,
+        outline=outline,
+        text=attach(text, provenance),
+        report=report,
+        model=model_name,
+        usage=usage,
+        fallbacks=fallbacks,
+        replaced_refs=replaced,
+        inputs_hash=hashed,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def draft(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
+    """Synchronous :func:`draft_async`."""
+    return asyncio.run(draft_async(ctx, outline, options))
+
+
+def target_path(ctx: IssueContext, out: Path | None, out_dir: Path) -> Path:
+    """``--out`` if given, else ``--out-dir`` / the sanitised draft file name."""
+    return out if out is not None else out_dir / draft_filename(ctx)
+
+
+def write_result(result: DraftResult, path: Path, *, force: bool = False) -> WriteStatus:
+    """Write a finished draft atomically, refusing to overwrite human edits without ``force``."""
+    return write_draft(path, result.text, force=force)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("drafter")
+    except PackageNotFoundError:  # pragma: no cover - bare checkout
+        return "0"
+
+
+def result_summary(result: DraftResult, path: Path | None, status: str) -> dict[str, Any]:
+    """The ``--format json`` object of ``from-issue``."""
+    return {
+        "path": str(path) if path else None,
+        "status": status,
+        "valid": result.report.valid(),
+        "findings": [f.to_dict() for f in result.report.findings],
+        "model": result.model,
+        "usage": result.usage,
+        "fallbacks": result.fallbacks,
+        "seconds": round(result.seconds, 3),
+    }

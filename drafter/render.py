@@ -1,0 +1,245 @@
+"""Render drafted sections into markdown in the template's exact shape.
+
+The document skeleton is a jinja2 template of our own (``document.md.j2`` in this package),
+rendered with ``StrictUndefined``; issue text and model output are only ever *values* passed to
+it, never template source, so ``{{ 7*7 }}`` in an issue stays literal. Before a value is placed,
+:func:`safe_markdown` makes sure it cannot change the document's structure: headings inside it
+become bold lines, unclosed fences are closed, and HTML comments (which could forge drafter's
+provenance block or hide text) are escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from drafter import mdparse
+from drafter.context import IssueContext
+from drafter.draft import TODO, SectionContent, section_id
+from drafter.outline import MetaField, Outline, Section, placeholders_in
+
+_CONTROL = {c: None for c in range(32) if c not in (9, 10)}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+_CONTAINER = re.compile(r"^(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
+# HTML blocks that do not end at a blank line (CommonMark kinds 1 and 3-5): left as they are, they
+# would swallow every later heading of the document.
+_RUNAWAY_HTML = re.compile(
+    r"<(?=(?:pre|script|style|textarea)(?:[\s>]|$)|\?|![A-Za-z]|!\[CDATA\[)", re.IGNORECASE
+)
+_TRAILING_ELLIPSIS = re.compile(r"(^|[^\w.…])(?:\.\.\.|…)[ \t]*$")
+
+
+def safe_markdown(text: str) -> str:
+    """Neutralise structure in untrusted markdown so it stays inside its section.
+
+    Headings become bold lines (list and quote markers kept), unclosed fences are closed, HTML
+    comments and HTML blocks that would run to the end of the document are escaped, and a line
+    ending in a bare ``...`` (which the validator reads as a template placeholder) ends in ``[…]``.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
+    text = text.replace("<!--", "&lt;!--")
+    for _ in range(8):  # an escaped HTML block may uncover another one
+        lines = text.split("\n")
+        for tok in mdparse.parse(text):
+            if tok.type == "html_block" and tok.map:
+                lines[tok.map[0]] = _RUNAWAY_HTML.sub("&lt;", lines[tok.map[0]], count=1)
+        escaped = "\n".join(lines)
+        if escaped == text:
+            break
+        text = escaped
+    lines = text.split("\n")
+    tokens = mdparse.parse(text)
+    code_lines: set[int] = set()
+    for index, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.map:
+            start, end = tok.map
+            title = mdparse.plain_text(tokens[index + 1]).strip()
+            if tok.markup.startswith("#"):
+                prefix = _CONTAINER.match(lines[start])
+                lead = prefix.group(0) if prefix else ""
+            else:  # setext: the title lines, then the underline
+                prefix = _CONTAINER.match(lines[end - 1])
+                lead = prefix.group(0) if prefix else ""
+            lines[start] = f"{lead}**{title}**" if title else lead.rstrip()
+            for extra in range(start + 1, end):  # rest of a setext heading, and its underline
+                lines[extra] = ""
+        elif tok.type in ("fence", "code_block") and tok.map:
+            code_lines.update(range(*tok.map))
+            # A fence inside a list or quote ends with it; one at the top level runs to the end.
+            if tok.type == "fence" and tok.level == 0:
+                last = lines[tok.map[1] - 1].strip() if tok.map[1] - 1 < len(lines) else ""
+                if tok.map[1] - tok.map[0] < 2 or not last.startswith(tok.markup[0] * len(tok.markup)):
+                    lines.append(tok.markup)
+    for number, line in enumerate(lines):
+        if number not in code_lines and ("..." in line or "…" in line):
+            lines[number] = _TRAILING_ELLIPSIS.sub(lambda m: f"{m.group(1)}[…]", line)
+    return "\n".join(lines).strip("\n")
+
+
+def fence(body: str, info: str = "") -> str:
+    """A fenced block whose fence is longer than any backtick run inside ``body``."""
+    longest = run = 0
+    for ch in body:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    marker = "`" * max(3, longest + 1)
+    return f"{marker}{info}\n{body.rstrip()}\n{marker}"
+
+
+def _cell(text: str) -> str:
+    return " ".join(safe_markdown(text).split()).replace("|", "\\|") or TODO
+
+
+def _item(text: str) -> str:
+    lines = safe_markdown(text).split("\n")
+    return "\n".join([lines[0], *("  " + line if line else "" for line in lines[1:])])
+
+
+def section_body(section: Section, content: SectionContent) -> str:
+    """The markdown of one section's own body, in the shape its template section asks for."""
+    parts: list[str] = []
+    if content.text.strip():
+        parts.append(safe_markdown(content.text))
+    if content.items:
+        parts.append("\n".join(f"- {_item(i)}" for i in content.items if i.strip()))
+    for index, spec in enumerate(section.fences):
+        block = content.blocks[index] if index < len(content.blocks) else f"{TODO}: {spec.label or 'block'}"
+        label = f"**{spec.label}:**\n" if spec.label else ""
+        parts.append(label + fence(block.replace("\r", ""), spec.info))
+    for table in section.tables[:1]:
+        header = "| " + " | ".join(table.columns) + " |"
+        rule = "|" + "|".join("-" * (len(c) + 2) for c in table.columns) + "|"
+        rows = content.rows or [[TODO] * len(table.columns)]
+        body = [
+            "| " + " | ".join(_cell(row[i] if i < len(row) else "") for i in range(len(table.columns))) + " |"
+            for row in rows
+        ]
+        parts.append("\n".join([header, rule, *body]))
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Values for the header block."""
+
+    author: str
+    date: str
+    status: str = "Draft"
+
+
+def _meta_value(spec: MetaField, ctx: IssueContext, meta: Meta) -> str:
+    key = spec.key
+    if spec.kind == "date":
+        return meta.date
+    if spec.kind == "choice":
+        wanted = meta.status.lower()
+        return next(
+            (c for c in spec.choices if c.lower() == wanted), spec.choices[0] if spec.choices else TODO
+        )
+    if "feature" in key and "name" in key:  # the RFC's snake_case feature name
+        return re.sub(r"[^a-z0-9]+", "_", ctx.title.lower()).strip("_")[:48].rstrip("_") or TODO
+    if any(word in key for word in ("author", "decider", "owner")):
+        return meta.author
+    if any(word in key for word in ("issue", "story", "link", "ticket", "tracking")):
+        return ctx.url or TODO
+    return TODO
+
+
+def _one_line(text: str) -> str:
+    """A header value: one line, no structure (an author or URL cannot add a heading)."""
+    return " ".join(safe_markdown(text).split()) or TODO
+
+
+def _title(outline: Outline, ctx: IssueContext, template_title: str) -> str:
+    title = " ".join(safe_markdown(ctx.title).split()) or "Untitled"
+    placeholders = placeholders_in(template_title)
+    if not placeholders:
+        return title
+    text = template_title.replace(placeholders[0], title, 1)
+    for other in placeholders[1:]:
+        text = text.replace(other, TODO)
+    return text
+
+
+def render_document(
+    outline: Outline,
+    ctx: IssueContext,
+    contents: Mapping[str, SectionContent],
+    meta: Meta,
+    *,
+    notice: str | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Render the whole draft; returns ``(markdown, {section id: rendered body})``.
+
+    The provenance block is not part of the result: :mod:`drafter.provenance` appends it.
+    """
+    template = mdparse.split(outline.text)
+    raws = list(template.sections)
+    template_title = raws.pop(0).text if outline.title_level is not None and raws else ""
+    quoted = any(t.type == "blockquote_open" for t in [*template.preamble, *(template.sections[0].tokens)])
+    rule_lines = _rules_before(template)
+
+    meta_lines = [spec.line(_one_line(_meta_value(spec, ctx, meta))) for spec in outline.metadata]
+    if quoted:
+        meta_lines = [f"> {line}" for line in meta_lines]
+
+    sections = []
+    bodies: dict[str, str] = {}
+    for section in outline.walk():
+        sid = section_id(section)
+        content = contents.get(sid)
+        body = section_body(section, content) if content is not None else ""
+        bodies[sid] = body
+        sections.append(
+            {
+                "rule_before": section.line in rule_lines,
+                "heading": f"{'#' * section.level} {section.raw_title}",
+                "body": body,
+            }
+        )
+    text = (
+        _environment()
+        .get_template("document.md.j2")
+        .render(
+            title=_title(outline, ctx, template_title) if outline.title_level is not None else None,
+            template_name=outline.name,
+            notice=notice,
+            metadata="\n".join(meta_lines),
+            sections=sections,
+        )
+    )
+    return text, bodies
+
+
+def _rules_before(template: mdparse.Split) -> set[int]:
+    """Lines of template headings that follow a thematic break (``---``)."""
+    found: set[int] = set()
+    previous = template.preamble
+    for raw in template.sections:
+        if previous and previous[-1].type == "hr":
+            found.add(raw.line)
+        previous = raw.tokens
+    return found
+
+
+def today() -> str:
+    return _dt.date.today().isoformat()

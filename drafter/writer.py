@@ -1,0 +1,136 @@
+"""Writing drafts: safe file names, atomic replacement, and never over a human's edits.
+
+A draft is written to a temporary file in the target directory and moved into place with
+``os.replace``, so a crash (even SIGKILL) leaves either the old file or the new one, never half of
+one. An existing file is overwritten only when drafter wrote it and nobody changed it since, as
+told by the hash in its provenance block; otherwise ``--force`` is required.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from drafter.context import IssueContext
+from drafter.errors import EditedDraftError, WriteError
+from drafter.provenance import split_provenance, was_edited
+
+WriteStatus = Literal["written", "unchanged"]
+
+
+def _slug(text: str, limit: int) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def slugify(text: str, limit: int = 48) -> str:
+    """ASCII, lowercase, dash-separated; never empty, never a path."""
+    return _slug(text, limit) or "draft"
+
+
+def draft_filename(ctx: IssueContext) -> str:
+    """``<tracker>-<owner>-<repo>-<number>-<slug>.md``, every part sanitised.
+
+    Parts that sanitise to nothing (``../..``) are left out rather than named "draft".
+    """
+    parts = [ctx.tracker or "local"]
+    if ctx.repo:
+        parts.extend(ctx.repo.split("/"))
+    if ctx.number:
+        parts.append(ctx.number)
+    parts.append(ctx.title)
+    slugs = [slug for slug in (_slug(p, 40) for p in parts) if slug]
+    return "-".join(slugs or ["draft"]) + ".md"
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What is at the target path before writing."""
+
+    exists: bool
+    edited: bool
+    inputs_hash: str | None
+    text: str = ""
+
+
+def inspect_target(path: Path) -> Existing:
+    """Read the target (if any) and tell whether a human edited it and which inputs made it."""
+    if not path.exists():
+        return Existing(False, False, None)
+    if path.is_dir():
+        raise WriteError(
+            f"output path {path} is a directory", hint="pass a file path to --out, or use --out-dir"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return Existing(True, True, None)
+    edited = was_edited(text)
+    _, provenance = split_provenance(text)
+    return Existing(True, edited is not False, provenance.inputs if provenance else None, text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``."""
+    directory = path.parent
+    if not directory.is_dir():
+        raise WriteError(
+            f"output directory {directory} does not exist",
+            hint=f"create it (mkdir -p {directory}) or pick another",
+        )
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot write in {directory}: {exc.strerror}",
+            hint="check the directory's permissions or pick another",
+        ) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(
+            f"cannot write {path}: {exc.strerror}", hint="check the path and free disk space"
+        ) from None
+
+
+def check_target(path: Path, *, force: bool = False) -> Existing:
+    """Fail early (before any model call) if ``path`` cannot or must not be written."""
+    existing = inspect_target(path)
+    if existing.exists and existing.edited and not force:
+        raise EditedDraftError(
+            f"{path} was edited by a human (or not written by drafter); refusing to overwrite it",
+            hint="pass --force to replace it, or --out to write elsewhere",
+        )
+    directory = path.parent
+    if not directory.is_dir():
+        raise WriteError(
+            f"output directory {directory} does not exist",
+            hint=f"create it (mkdir -p {directory}) or pick another",
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise WriteError(f"cannot write in {directory}: permission denied", hint="pick a writable folder")
+    return existing
+
+
+def write_draft(path: Path, text: str, *, force: bool = False) -> WriteStatus:
+    """Write a draft unless that would destroy human edits; returns what happened."""
+    existing = check_target(path, force=force)
+    if existing.exists and existing.text == text:
+        return "unchanged"
+    write_atomic(path, text)
+    return "written"
