@@ -95,6 +95,26 @@ def _section_model(key: str, section: Section) -> type[BaseModel]:
     return create_model(f"{key.title().replace('_', '')}Section", **fields)
 
 
+def answer_shape(spec: ChainSpec) -> str:
+    """A compact example of the expected JSON answer, one line per section.
+
+    The full JSON schema goes to the server as ``response_format``; repeating it in the prompt
+    would double the prompt's size, so the prompt shows the shape instead.
+    """
+    lines = []
+    for key, section in spec.sections.items():
+        shape: dict[str, Any] = {"text": "markdown"}
+        if section.list_expected:
+            shape["items"] = ["..."]
+        if section.tables:
+            shape["rows"] = [{_ident(c): c for c in section.tables[0].columns}]
+        if section.fences:
+            shape["blocks"] = [f.label or f.info or "block" for f in section.fences]
+        shape["sources"] = ["issue"]
+        lines.append(f"  {json.dumps(key)}: {json.dumps(shape, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}"
+
+
 def chain_schema(spec: ChainSpec) -> type[BaseModel]:
     """The pydantic model of one chain's answer: one field per section."""
     fields: dict[str, Any] = {
@@ -325,7 +345,6 @@ class Drafter:
         self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = ()
     ) -> list[BaseMessage]:
         """The exact messages one chain sends (also what ``--dry-run`` prints)."""
-        schema = chain_schema(spec)
         variables = {
             "template_name": self.outline.name,
             "reference": self.ctx.reference,
@@ -341,7 +360,7 @@ class Drafter:
             "previous": _data(previous),
             "findings": [_data(f) for f in findings],
             "inputs": self.inputs,
-            "schema": json.dumps(schema.model_json_schema(), separators=(",", ":")),
+            "schema": answer_shape(spec),
         }
         prompt_name = spec.name if _has_prompt(self.prompts, spec.name) else "solution"
         return [
