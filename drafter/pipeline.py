@@ -234,3 +234,28 @@ def result_summary(result: DraftResult, path: Path | None, status: str) -> dict[
         "fallbacks": result.fallbacks,
         "seconds": round(result.seconds, 3),
     }
+
+
+def draft_model_name(options: DraftOptions) -> str:
+    """The model name :func:`draft_async` records for ``options`` (``offline`` or the handle's name)."""
+    if options.model.provider == OFFLINE and options.handle is None:
+        return OFFLINE
+    return options.handle.name if options.handle else options.model.spec
+
+
+def prompt_versions(options: DraftOptions) -> dict[str, str]:
+    """The prompt versions :func:`draft_async` records for ``options``."""
+    return Prompts(extra=options.prompts_dir).versions(PROMPT_NAMES)
+
+
+def expected_inputs_hash(
+    ctx: IssueContext, outline: Outline, options: DraftOptions, versions: dict[str, str] | None = None
+) -> str:
+    """The ``inputs`` hash a draft of ``ctx`` with ``options`` would carry, without drafting it.
+
+    ``batch`` compares it with an existing draft's provenance to skip unchanged issues before
+    any model call; pass ``versions`` (from :func:`prompt_versions`) to read the prompts once.
+    """
+    if versions is None:
+        versions = prompt_versions(options)
+    return inputs_hash(ctx, outline, versions, draft_model_name(options))

@@ -58,6 +58,7 @@ def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | N
     if not retries.isdigit():
         raise ConfigError(f"DRAFTER_MAX_RETRIES must be a whole number, got {retries!r}")
     max_retries = int(retries)
+    timeout = float(_positive_int(env.get("DRAFTER_TIMEOUT"), "DRAFTER_TIMEOUT") or 120)
     key = env.get("OPENAI_API_KEY") or None
     spec = (spec or env.get("DRAFTER_MODEL") or "").strip()
     if not spec:
@@ -83,9 +84,7 @@ def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | N
     if base and not base.startswith(("http://", "https://")):
         raise ConfigError(f"OPENAI_BASE_URL / --base-url must be an http(s) URL, got {base!r}")
     # Local servers (llama.cpp, Ollama) ignore the key but the SDK requires one.
-    return ModelChoice(
-        "openai", name, base, key or "not-needed", max_retries=max_retries, max_tokens=max_tokens
-    )
+    return ModelChoice("openai", name, base, key or "not-needed", False, timeout, max_retries, max_tokens)
 
 
 def _positive_int(value: str | None, name: str) -> int | None:

@@ -56,6 +56,7 @@ def test_from_issue_against_openai_compatible_server(
     monkeypatch.setenv("OPENAI_API_KEY", os.environ.get("PYTEST_OPENAI_API_KEY", "sk-test"))
     monkeypatch.setenv("DRAFTER_MAX_TOKENS", config["max_tokens"])
     monkeypatch.setenv("DRAFTER_MAX_RETRIES", "0")
+    monkeypatch.setenv("DRAFTER_TIMEOUT", "900")  # a 135M model on a busy 2-core machine is slow
     result = CliRunner().invoke(
         app,
         [
