@@ -146,8 +146,24 @@ def _attr(text: str) -> str:
     )
 
 
-def inputs_block(ctx: IssueContext) -> str:
-    """The issue and notes as clearly delimited, labelled data."""
+COMPACT_BODY = 1500
+COMPACT_COMMENT = 240
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + f"\n[... {len(text) - limit} more characters; see the draft so far]"
+
+
+def inputs_block(ctx: IssueContext, *, compact: bool = False) -> str:
+    """The issue and notes as clearly delimited, labelled data.
+
+    ``compact`` is for chains that already receive the problem statement drafted from the full
+    thread: they get the start of the body and each comment, which keeps every source id and link
+    citable without paying for the whole thread three times.
+    """
+    body_limit = COMPACT_BODY if compact else len(ctx.body)
     attrs = " ".join(
         f'{name}="{_attr(value)}"'
         for name, value in (
@@ -161,11 +177,13 @@ def inputs_block(ctx: IssueContext) -> str:
     lines.append(f"<title>{_data(ctx.title)}</title>")
     if ctx.labels:
         lines.append(f"<labels>{_data(', '.join(ctx.labels))}</labels>")
-    lines.append(f'<body source="issue" author="{_attr(ctx.author)}">\n{_data(ctx.body)}\n</body>')
+    body = _clip(ctx.body, body_limit)
+    lines.append(f'<body source="issue" author="{_attr(ctx.author)}">\n{_data(body)}\n</body>')
     for comment in ctx.comments:
+        text = _clip(comment.body, COMPACT_COMMENT) if compact else comment.body
         lines.append(
             f'<comment source="comment:{_attr(comment.id)}" author="{_attr(comment.author)}" url="{_attr(comment.url)}">\n'
-            f"{_data(comment.body)}\n</comment>"
+            f"{_data(text)}\n</comment>"
         )
     if ctx.omitted_comments:
         lines.append(f"[{ctx.omitted_comments} comments omitted]")
@@ -332,13 +350,16 @@ def _to_content(section: Section, value: BaseModel, source: str) -> tuple[Sectio
 class Drafter:
     """Runs the chains of one template for one issue."""
 
-    def __init__(self, outline: Outline, ctx: IssueContext, handle: ModelHandle, prompts: Prompts) -> None:
+    def __init__(
+        self, outline: Outline, ctx: IssueContext, handle: ModelHandle | None, prompts: Prompts
+    ) -> None:
         self.outline = outline
         self.ctx = ctx
         self.handle = handle
         self.prompts = prompts
         self.specs = plan(outline)
         self.inputs = inputs_block(ctx)
+        self.compact_inputs = inputs_block(ctx, compact=True)
         self.source_text = input_text(ctx)
 
     def messages(
@@ -359,7 +380,7 @@ class Drafter:
             ],
             "previous": _data(previous),
             "findings": [_data(f) for f in findings],
-            "inputs": self.inputs,
+            "inputs": self.compact_inputs if spec.depends_on else self.inputs,
             "schema": answer_shape(spec),
         }
         prompt_name = spec.name if _has_prompt(self.prompts, spec.name) else "solution"
@@ -375,6 +396,8 @@ class Drafter:
         schema = chain_schema(spec)
         messages = self.messages(spec, previous, findings)
         usage = Usage()
+        if self.handle is None:
+            raise ProviderError("no model to ask", hint="pass --model")
         reply = await self.handle.ask(messages, schema)
         usage.add(reply.usage)
         if reply.error is not None:
@@ -441,6 +464,28 @@ class Drafter:
                         future.exception()  # mark retrieved
                 raise item
         return [done[s.name].result() for s in self.specs]
+
+    def dry_run(self) -> list[dict[str, Any]]:
+        """What each chain would send, without calling a model (``--dry-run``).
+
+        A dependent chain's real prompt also contains the earlier chains' drafts, which do not
+        exist yet; a marker stands in for them and their size is not counted.
+        """
+        plans = []
+        for spec in self.specs:
+            previous = "\n".join(f"[the {d} chain's draft goes here]" for d in spec.depends_on)
+            messages = self.messages(spec, previous)
+            plans.append(
+                {
+                    "chain": spec.name,
+                    "depends_on": list(spec.depends_on),
+                    "sections": [s.heading for s in spec.sections.values()],
+                    "messages": [{"role": m.type, "content": m.content} for m in messages],
+                    "output_schema": chain_schema(spec).model_json_schema(),
+                    "estimated_prompt_tokens": sum(len(str(m.content)) for m in messages) // 4,
+                }
+            )
+        return plans
 
     def chain_of(self, section_heading: str) -> ChainSpec | None:
         for spec in self.specs:

@@ -88,6 +88,63 @@ def _marker(ref: str) -> str:
     return f"TODO(drafter): verify reference `{ref.replace('://', ': //')}`"
 
 
+# -- identifiers (used by ``drafter eval``; the draft is never rewritten for them) ---------------------
+_CODE_SPAN = re.compile(r"(`+)([^`\n]+?)\1")
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->|#)[A-Za-z_$][\w$]*)*(?:\(\))?")
+_BARE_IDENT = re.compile(r"(?<![\w.$:/#-])[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*(?:\(\))?(?![\w$])")
+_CAMEL = re.compile(r"[a-z0-9][A-Z]")
+
+
+def _strong_identifier(name: str) -> bool:
+    """Looks like code even outside a code span: snake_case, lowerCamelCase, a.b.call(), A::B."""
+    core = name.removesuffix("()")
+    if name.endswith("()") or "::" in core or "->" in core:
+        return True
+    if "_" in core.strip("_"):
+        return True
+    parts = core.split(".")
+    if len(parts) > 1:
+        return any(_CAMEL.search(p) or "_" in p for p in parts)
+    return core[:1].islower() and _CAMEL.search(core) is not None
+
+
+def identifiers(text: str) -> list[str]:
+    """Code identifiers mentioned in ``text``, in order, without a trailing ``()``.
+
+    Everything in a code span that is one identifier (``WidgetPool``, ``pool.release()``,
+    ``max_size``), plus bare words that can only be code (``retry_count``, ``setNetworkTimeout``,
+    ``errors.Handlef()``). Bare ``PascalCase`` words are left out: outside a code span they are as
+    often product names as classes. URLs and file paths are :func:`references`, not identifiers.
+    """
+    found: list[str] = []
+
+    def add(name: str) -> None:
+        name = name.removesuffix("()")
+        if len(name) > 1 and name not in found:
+            found.append(name)
+
+    for match in _CODE_SPAN.finditer(text):
+        content = match.group(2).strip()
+        if _IDENT.fullmatch(content):
+            add(content)
+    prose = _CODE_SPAN.sub(" ", text)
+    for pattern in (URL, FILE_PATH):
+        prose = pattern.sub(" ", prose)
+    for match in _BARE_IDENT.finditer(prose):
+        if _strong_identifier(match.group(0)):
+            add(match.group(0))
+    return found
+
+
+def invented_identifiers(text: str, source: str) -> list[str]:
+    """Identifiers in ``text`` that do not occur, as a whole word, in ``source``."""
+    return [
+        name
+        for name in identifiers(text)
+        if not re.search(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])", source)
+    ]
+
+
 def ground_all(texts: Iterable[str], source: str) -> tuple[list[str], list[str]]:
     """:func:`ground` over several strings."""
     out: list[str] = []

@@ -28,9 +28,9 @@ from drafter.draft import SectionContent, section_id
 from drafter.offline import draft_offline
 from drafter.outline import Outline
 from drafter.prompts import Prompts
-from drafter.provenance import Provenance, attach, digest
+from drafter.provenance import Provenance, attach, digest, pack
 from drafter.providers import OFFLINE, ModelChoice
-from drafter.render import Meta, render_document, section_body, today
+from drafter.render import Meta, render_document, render_sources, section_body, today
 from drafter.validate import Report, validate_text
 from drafter.writer import WriteStatus, draft_filename, write_draft
 
@@ -56,6 +56,7 @@ class DraftOptions:
     prompts_dir: Path | None = None
     reask: bool = True
     on_event: Events | None = None
+    source_spec: str = ""
 
 
 @dataclass
@@ -169,6 +170,8 @@ async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions
         )
         usage = chain_usage.to_dict()
     text, bodies = render_document(outline, ctx, contents, meta, notice=OFFLINE_NOTICE if offline else None)
+    section_sources = {sid: c.sources for sid, c in contents.items() if c.sources}
+    text = text.rstrip("\n") + "\n\n" + render_sources(ctx, section_sources) + "\n"
     report = validate_text(text, outline)
     hashed = inputs_hash(ctx, outline, prompt_versions, model_name)
     provenance = Provenance(
@@ -181,8 +184,12 @@ async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions
         drafter_version=_version(),
         created=meta.date,
         sections={sid: digest(body) for sid, body in bodies.items()},
-        section_sources={sid: c.sources for sid, c in contents.items() if c.sources},
+        section_sources=section_sources,
         fallbacks=fallbacks,
+        source_spec=options.source_spec,
+        issue_hash=issue_fingerprint(ctx),
+        comments={c.id: digest(c.body) for c in ctx.comments},
+        bases={sid: pack(body) for sid, body in bodies.items() if body},
     )
     return DraftResult(
         ctx=ctx,
@@ -196,6 +203,11 @@ async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions
         inputs_hash=hashed,
         seconds=time.perf_counter() - started,
     )
+
+
+def issue_fingerprint(ctx: IssueContext) -> str:
+    """Hash of the issue's own title and body (comments are fingerprinted one by one)."""
+    return digest(ctx.title + "\n" + ctx.body)
 
 
 def draft(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:

@@ -5,14 +5,18 @@ It is one HTML comment at the end of the draft, so it renders invisibly and surv
 hashes to it was edited by a human and is never overwritten without ``--force``. ``inputs`` hashes
 everything the draft depends on (issue, comments, notes, template, prompts, model), so a batch
 re-run can skip unchanged issues without calling the model. ``sections`` hashes each section's
-body for ``redraft`` and ``status``.
+body for ``redraft`` and ``status``; ``bases`` keeps each generated body (compressed) as the base of
+``redraft``'s three-way merge; ``source_spec`` is the SOURCE the draft was made from, and
+``issue_hash``/``comments`` fingerprint the issue and each comment for ``status``'s drift check.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,6 +45,11 @@ class Provenance:
     sections: dict[str, str] = field(default_factory=dict)
     section_sources: dict[str, list[str]] = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)
+    # Added for redraft/status; absent in older drafts, which still read (with empty defaults).
+    source_spec: str = ""
+    issue_hash: str = ""
+    comments: dict[str, str] = field(default_factory=dict)
+    bases: dict[str, str] = field(default_factory=dict)
 
     def to_comment(self) -> str:
         data = {"schema": SCHEMA, **asdict(self)}
@@ -52,6 +61,19 @@ class Provenance:
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+def pack(text: str) -> str:
+    """A section body as generated, compressed for the ``bases`` map (the base of a 3-way merge)."""
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
+def unpack(value: str) -> str | None:
+    """The text :func:`pack` stored, or None when the value is damaged."""
+    try:
+        return zlib.decompress(base64.b64decode(value.encode("ascii"), validate=True)).decode("utf-8")
+    except (ValueError, zlib.error, UnicodeError):
+        return None
 
 
 def split_provenance(text: str) -> tuple[str, Provenance | None]:

@@ -230,6 +230,48 @@ def render_document(
     return text, bodies
 
 
+SOURCES_MARK = "<!-- drafter:sources -->"
+_PERMALINK = re.compile(r"https?://[^\s<>()\[\]\"'`|]+")
+
+
+def _link(label: str, url: str) -> str:
+    text = " ".join(safe_markdown(label).split()).replace("[", "\\[").replace("]", "\\]")
+    return f"[{text}]({url})" if _PERMALINK.fullmatch(url) else text
+
+
+def used_sources(section_sources: Mapping[str, list[str]]) -> list[str]:
+    """Every input id cited by any section, first use first."""
+    seen: dict[str, None] = {}
+    for ids in section_sources.values():
+        for source_id in ids:
+            seen.setdefault(source_id, None)
+    return list(seen)
+
+
+def render_sources(ctx: IssueContext, section_sources: Mapping[str, list[str]]) -> str:
+    """The "Sources" list that ends a draft: permalinks to the issue and the comments used.
+
+    It follows the last section's body behind an HTML comment marker (no heading, so the validator
+    sees no extra section) and lists the issue, then the cited comments and notes in thread order.
+    """
+    used = set(used_sources(section_sources))
+    lines = [SOURCES_MARK, "**Sources:**", ""]
+    lines.append("- " + _link(f"Issue {ctx.reference}", ctx.url))
+    for comment in ctx.comments:
+        if f"comment:{comment.id}" in used:
+            lines.append("- " + _link(f"Comment {comment.id} by @{comment.author or 'unknown'}", comment.url))
+    for number, _ in enumerate(ctx.notes, start=1):
+        if f"note:{number}" in used:
+            lines.append(f"- Team note {number} (given with --notes)")
+    return "\n".join(lines)
+
+
+def strip_sources(text: str) -> str:
+    """``text`` (a body region) without a trailing sources block."""
+    index = text.find(SOURCES_MARK)
+    return text if index < 0 else text[:index].rstrip("\n")
+
+
 def _rules_before(template: mdparse.Split) -> set[int]:
     """Lines of template headings that follow a thematic break (``---``)."""
     found: set[int] = set()

@@ -7,6 +7,7 @@ record mode ``none`` replays cassettes from ``cassettes/`` only. Re-recording is
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,25 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
         if name.lower() in DROPPED_RESPONSE_HEADERS or name.lower().startswith("cf-"):
             del headers[name]
     return response
+
+
+def _request_shape(request: Any) -> tuple[object, ...]:
+    """What an LLM request must share with its recording: model and structured-output method.
+
+    Used by cassettes that opt in (``match_on=[..., "shape"]``) so that editing a prompt's
+    wording does not force a slow re-record; such calls are replayed in recorded order.
+    """
+    body = json.loads(request.body or b"{}")
+    fmt = body.get("response_format") or {}
+    return (body.get("model"), fmt.get("type"), bool(body.get("tools")), body.get("max_tokens"))
+
+
+def _same_shape(r1: Any, r2: Any) -> None:
+    assert _request_shape(r1) == _request_shape(r2)
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    vcr.register_matcher("shape", _same_shape)
 
 
 @pytest.fixture(scope="session")

@@ -362,7 +362,7 @@ def test_jinja_syntax_in_issue_stays_literal() -> None:
     ]
     result, chat = run(outline, replies, ctx=make_ctx(body=body, title="Title {{ 7*7 }}"))
     assert "{{ 7*7 }}" in result.text and "{% for x in y %}" in result.text
-    assert "49" not in result.text
+    assert "49" not in result.text.split("<!-- drafter:provenance", 1)[0]  # hashes may hold "49"
     assert "{{ 7*7 }}" in human_text(chat, 0) and "{% for x in y %}" in human_text(chat, 0)
     assert "Title {{ 7*7 }}" in result.text
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -32,6 +33,12 @@ ISSUE = ROOT / "tests" / "fixtures" / "corpus" / "ClickHouse__ClickHouse__83677.
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:
     return str(CASSETTES)
+
+
+@pytest.fixture(scope="module")
+def vcr_config(vcr_config: dict[str, Any]) -> dict[str, Any]:
+    # "shape" (tests/conftest.py) matches model and structured-output method, not prompt wording.
+    return {**vcr_config, "match_on": ["method", "scheme", "host", "port", "path", "shape"]}
 
 
 def _recording(request: pytest.FixtureRequest) -> dict[str, str]:

@@ -5,6 +5,7 @@ Each command group lives in its own module and registers on the shared :data:`ap
 
 from __future__ import annotations
 
+from drafter.cli import batch as _batch  # noqa: F401
 from drafter.cli import draft as _draft  # noqa: F401
 from drafter.cli import fetch as _fetch  # noqa: F401
 from drafter.cli import templates as _templates  # noqa: F401

@@ -6,6 +6,7 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -22,6 +23,10 @@ from drafter.cli._common import (
     load_context,
 )
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
+
+if TYPE_CHECKING:
+    from drafter.context import IssueContext
+    from drafter.outline import Outline
 
 
 class DraftFormat(StrEnum):
@@ -52,6 +57,11 @@ def from_issue(
     fmt: DraftFormat = typer.Option(DraftFormat.text, "--format", "-f", help="text, or json for machines."),
     max_context: int = MAX_CONTEXT,
     max_wait: float = MAX_WAIT,
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Print the exact prompts and output schemas with token estimates; call no model.",
+    ),
 ) -> None:
     """Draft a design doc from an issue, validate it against the template, and write it.
 
@@ -69,12 +79,20 @@ def from_issue(
     choice = resolve_model(model, os.environ, base_url=base_url)
     outline = load_outline(template)
     ctx = load_context(source, notes, notes_file, max_context, max_wait)
+    if dry_run:
+        _print_dry_run(ctx, outline, choice.spec, fmt)
+        return
     if choice.defaulted and choice.provider == OFFLINE:
         emit(
             "drafter: no model configured (set OPENAI_API_KEY or --model); writing an offline draft", err=True
         )
     handle = None if choice.provider == OFFLINE else build_handle(choice)
-    options = DraftOptions(model=choice, handle=handle, author=author or git_author())
+    options = DraftOptions(
+        model=choice,
+        handle=handle,
+        author=author or git_author(),
+        source_spec="" if source.strip() == "-" else source.strip(),
+    )
     if out is None and not out_dir.exists():
         try:
             out_dir.mkdir(parents=True)
@@ -105,3 +123,22 @@ def from_issue(
         if result.fallbacks:
             emit("drafter: sections left as TODO after retries: " + ", ".join(result.fallbacks), err=True)
     raise typer.Exit(EXIT_OK if result.report.valid() else EXIT_FINDINGS)
+
+
+def _print_dry_run(ctx: IssueContext, outline: Outline, model: str, fmt: DraftFormat) -> None:
+    from drafter.chains import Drafter
+    from drafter.prompts import Prompts
+
+    plans = Drafter(outline, ctx, None, Prompts()).dry_run()
+    if fmt is DraftFormat.json:
+        emit(json.dumps({"model": model, "chains": plans}, indent=2, ensure_ascii=False))
+        return
+    total = sum(p["estimated_prompt_tokens"] for p in plans)
+    for plan in plans:
+        after = f" (after {', '.join(plan['depends_on'])})" if plan["depends_on"] else ""
+        emit(f"===== chain {plan['chain']}{after}: ~{plan['estimated_prompt_tokens']} prompt tokens =====")
+        for message in plan["messages"]:
+            emit(f"----- {message['role']} -----\n{message['content']}")
+        emit(f"----- output schema -----\n{json.dumps(plan['output_schema'], indent=2)}")
+    note = " (the offline drafter sends none of these)" if model == "offline" else ""
+    emit(f"drafter: dry run, no model called; ~{total} prompt tokens in {len(plans)} calls{note}", err=True)

@@ -9,11 +9,31 @@ tracker, whatever ``--concurrency`` is. The policy checks of ``TrackerHttp`` sti
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from types import TracebackType
 
 import httpx
 
 DEFAULT_PER_HOST = 8
+
+
+class _Releasing(httpx.SyncByteStream):
+    """A response body that gives its host slot back when it is closed (once)."""
+
+    def __init__(self, stream: httpx.SyncByteStream, gate: threading.BoundedSemaphore) -> None:
+        self._stream = stream
+        self._gate: threading.BoundedSemaphore | None = gate
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            gate, self._gate = self._gate, None
+            if gate is not None:
+                gate.release()
 
 
 class SharedTransport(httpx.BaseTransport):
@@ -38,11 +58,22 @@ class SharedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         gate = self._gate(request.url.host.lower())
-        with gate:
+        gate.acquire()
+        try:
             response = self._inner.handle_request(request)
-            # Read the body while holding the slot, so the limit counts whole requests.
-            response.read()
-        return response
+        except BaseException:
+            gate.release()
+            raise
+        # The slot is held until the body is read and closed, so the limit counts whole requests
+        # while the caller still streams (and size-caps) the body itself.
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_Releasing(response.stream, gate),
+            extensions=response.extensions,
+            request=request,
+        )
 
     def close(self) -> None:
         """Called by each client on exit; the shared pool stays open."""

@@ -37,6 +37,17 @@ ALIASES = {
     "acme/flaky": "golang__go__36189",
     "acme/new-home": "cockroachdb__cockroach__52093",
 }
+# acme/backlog: a repository whose issue list (GET /repos/acme/backlog/issues?labels=&state=) is
+# served for `drafter batch --repo --label`; numbers map to corpus items, some labelled "design".
+BACKLOG = {
+    1: ("ClickHouse__ClickHouse__83677", True),
+    2: ("brettwooldridge__HikariCP__664", True),
+    3: ("elastic__elasticsearch__146917", True),  # a pull request
+    4: ("pypa__pip__10235", False),
+    5: ("readysettech__readyset__5", True),
+    6: ("kubevirt__kubevirt__9565", True),
+    7: ("rust-firecracker__fctools__10", True),
+}
 JIRA_KEYS = {"HIKARI": "brettwooldridge__HikariCP__664", "VITE": "vitejs__vite-plugin-react__109"}
 
 
@@ -44,7 +55,16 @@ def corpus(name: str) -> dict[str, Any]:
     return json.loads((CORPUS / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def backlog_item(number: int) -> dict[str, Any]:
+    name, design = BACKLOG[number]
+    data = corpus(name)
+    labels = [*data["labels"], {"name": "design"}] if design else data["labels"]
+    return {**data, "labels": labels}
+
+
 def find(slug: str, number: str) -> dict[str, Any] | None:
+    if slug == "acme/backlog":
+        return backlog_item(int(number)) if number.isdigit() and int(number) in BACKLOG else None
     if slug in ALIASES:
         return corpus(ALIASES[slug])
     owner, _, repo = slug.partition("/")
@@ -243,6 +263,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(401, {"message": "Bad credentials"})
             return
         # seg: ['', 'repos', owner, repo, 'issues', n, ('comments')] or ['', 'repositories', id, 'issues', n, ...]
+        if seg[1:3] == ["repos", "acme"] and seg[3:] == ["backlog", "issues"]:
+            self.github_list(path, query)
+            return
         if seg[1] == "repositories" and seg[2] == "4242" and seg[3:5] == ["issues", "7"]:
             slug, number = "acme/new-home", "7"
             rest = seg[5:]
@@ -299,6 +322,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, github_issue(data, slug, number))
         else:
             self.send(404, {"message": "Not Found"})
+
+    def github_list(self, path: str, query: dict[str, list[str]]) -> None:
+        wanted = {x for x in query.get("labels", [""])[0].split(",") if x}
+        state = query.get("state", ["open"])[0]
+        items = []
+        for number in sorted(BACKLOG):
+            data = backlog_item(number)
+            if not wanted <= {label["name"] for label in data["labels"]}:
+                continue
+            if state != "all" and data["state"] != state:
+                continue
+            items.append(github_issue(data, "acme/backlog", str(number)))
+        self.paged(items, path, query)
 
     def gitlab(self, path: str, seg: list[str], query: dict[str, list[str]]) -> None:
         token = self.headers.get("PRIVATE-TOKEN", "")

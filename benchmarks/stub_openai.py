@@ -1,0 +1,178 @@
+"""An OpenAI-compatible chat-completions stub for benchmarks: fixed latency, schema-valid answers.
+
+It answers ``POST /v1/chat/completions`` after ``--latency`` seconds with content that is valid for
+whatever it was asked: a ``response_format`` JSON schema (an instance is generated from the
+schema), ``json_object`` (an empty object), or a forced tool call (arguments generated from the
+tool's parameter schema). It counts calls and tokens (characters / 4, the same estimate the
+benchmark uses for its reference) and serves them at ``GET /stats``; ``POST /reset`` zeroes them.
+
+Run: ``python benchmarks/stub_openai.py --port 8911 --latency 0.5``. Threads serve requests, so
+concurrent clients overlap their latency exactly as they would against a real server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def tokens(text: str) -> int:
+    """The rough token estimate used on both sides of the benchmark's ratio."""
+    return max(1, len(text) // 4)
+
+
+def instance(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> Any:
+    """A small value valid for ``schema`` (objects, arrays, strings, numbers, refs, anyOf)."""
+    if "$ref" in schema:
+        return instance(defs[schema["$ref"].split("/")[-1]], defs, depth)
+    if "anyOf" in schema:
+        return instance(schema["anyOf"][0], defs, depth)
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "string")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: instance(sub, defs, depth + 1) for name, sub in props.items()}
+    if kind == "array":
+        item = instance(schema.get("items", {}), defs, depth + 1)
+        return [item, item] if depth < 4 else []
+    if kind in ("integer", "number"):
+        return 1
+    if kind == "boolean":
+        return True
+    title = schema.get("title", "value")
+    return f"Stub {title.lower()} text that stays within the inputs."
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "calls": self.calls,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "max_in_flight": self.max_in_flight,
+            }
+
+
+def make_handler(latency: float, stats: Stats) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _send(self, status: int, payload: Any) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path == "/stats":
+                self._send(200, stats.snapshot())
+            else:
+                self._send(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            request = json.loads(self.rfile.read(length) or b"{}")
+            if self.path == "/reset":
+                with stats.lock:
+                    stats.calls = stats.prompt_tokens = stats.completion_tokens = stats.max_in_flight = 0
+                self._send(200, {"ok": True})
+                return
+            if not self.path.endswith("/chat/completions"):
+                self._send(404, {"error": {"message": "not found"}})
+                return
+            with stats.lock:
+                stats.in_flight += 1
+                stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+            try:
+                time.sleep(latency)
+                self._send(200, self._answer(request))
+            finally:
+                with stats.lock:
+                    stats.in_flight -= 1
+
+        def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+            prompt = "".join(str(m.get("content", "")) for m in request.get("messages", []))
+            message: dict[str, Any] = {"role": "assistant", "content": "{}"}
+            finish = "stop"
+            fmt = request.get("response_format") or {}
+            if fmt.get("type") == "json_schema":
+                schema = fmt["json_schema"]["schema"]
+                message["content"] = json.dumps(instance(schema, schema.get("$defs", {})))
+            elif request.get("tools"):
+                function = request["tools"][0]["function"]
+                params = function.get("parameters", {})
+                args = json.dumps(instance(params, params.get("$defs", {})))
+                message = {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": function["name"], "arguments": args},
+                        }
+                    ],
+                }
+                finish = "tool_calls"
+            out_text = message["content"] or json.dumps(message.get("tool_calls"))
+            usage = {"prompt_tokens": tokens(prompt), "completion_tokens": tokens(out_text)}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            with stats.lock:
+                stats.calls += 1
+                stats.prompt_tokens += usage["prompt_tokens"]
+                stats.completion_tokens += usage["completion_tokens"]
+            return {
+                "id": f"chatcmpl-stub-{stats.calls}",
+                "object": "chat.completion",
+                "created": 0,
+                "model": request.get("model", "stub"),
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "usage": usage,
+            }
+
+    return Handler
+
+
+def serve(port: int, latency: float) -> tuple[ThreadingHTTPServer, Stats]:
+    """Start the stub in a background thread; returns the server (call ``shutdown()``) and stats."""
+    stats = Stats()
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(latency, stats))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8911)
+    parser.add_argument("--latency", type=float, default=0.5)
+    args = parser.parse_args()
+    server, _ = serve(args.port, args.latency)
+    print(f"stub OpenAI server on http://127.0.0.1:{args.port}/v1 (latency {args.latency}s)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

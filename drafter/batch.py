@@ -1,0 +1,350 @@
+"""``drafter batch`` as a library call: many issues, one event loop, one status per issue.
+
+Usage::
+
+    sources = select_shard(dedupe(read_sources_file(Path("issues.txt"))), (1, 4))
+    run = run_batch(sources, load_outline(), BatchOptions(out_dir=Path("docs/design"),
+                    draft=DraftOptions(model=resolve_model("offline", {}))))
+    print(run.totals())
+
+Each source is fetched in a worker thread (``asyncio.to_thread``) and drafted with
+:func:`drafter.pipeline.draft_async` under one ``asyncio.Semaphore`` of ``concurrency`` slots;
+all drafts share the model handle (one HTTP client for the model server) and one tracker
+connection pool (:class:`~drafter.sources.pool.SharedTransport`). A failing issue becomes a
+``failed`` item and never stops the others.
+
+Before any model call the draft's input hash (issue, comments, notes, template, prompts, model)
+is compared with the ``inputs`` recorded in the existing draft's provenance: an unchanged, unedited
+draft is reported ``unchanged`` and not rewritten, so a re-run (or the rest of a killed run) spends
+model calls only on what is new. A draft a human edited is ``skipped-edited`` unless ``force``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from drafter.context import IssueContext, Note
+from drafter.errors import DrafterError, InputError
+from drafter.outline import Outline
+from drafter.pipeline import DraftOptions, draft_async, expected_inputs_hash, prompt_versions
+from drafter.sources.settings import SourceSettings
+from drafter.writer import draft_filename, inspect_target, write_draft
+
+if TYPE_CHECKING:
+    import httpx
+
+Status = Literal["written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed"]
+STATUSES: tuple[Status, ...] = (
+    "written",
+    "unchanged",
+    "skipped-edited",
+    "skipped-budget",
+    "invalid",
+    "failed",
+)
+OK_STATUSES = frozenset({"written", "unchanged", "skipped-edited"})
+DEFAULT_CONCURRENCY = 4
+
+
+@dataclass
+class BatchItem:
+    """One source of the batch and what became of it."""
+
+    source: str
+    key: str = ""
+    path: str | None = None
+    status: Status = "failed"
+    reason: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, int] = field(
+        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    )
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "path": self.path,
+            "status": self.status,
+            "reason": self.reason,
+            "findings": self.findings,
+            "usage": dict(self.usage),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class BatchRun:
+    """The items of a finished batch, in source order, and the wall-clock time it took."""
+
+    items: list[BatchItem]
+    seconds: float = 0.0
+
+    def totals(self) -> dict[str, Any]:
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+        for item in self.items:
+            counts[item.status] += 1
+            for name in usage:
+                usage[name] += int(item.usage.get(name, 0))
+        return {"items": len(self.items), **counts, **usage, "seconds": round(self.seconds, 3)}
+
+    @property
+    def ok(self) -> bool:
+        return all(item.ok for item in self.items)
+
+    def exit_code(self) -> int:
+        """0 when every item is written/unchanged/skipped-edited, else 1."""
+        return 0 if self.ok else 1
+
+
+ItemHook = Callable[[BatchItem, int, int], None]
+
+
+@dataclass
+class BatchOptions:
+    """How to run a batch; ``draft`` carries the model (or a ready handle), author and prompts."""
+
+    out_dir: Path
+    draft: DraftOptions
+    settings: SourceSettings = field(default_factory=SourceSettings)
+    notes: tuple[Note, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+    force: bool = False
+    max_total_tokens: int | None = None
+    on_item: ItemHook | None = None
+    transport: httpx.BaseTransport | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise InputError(f"--concurrency must be 1 or more, got {self.concurrency}")
+        if self.max_total_tokens is not None and self.max_total_tokens < 1:
+            raise InputError(f"--max-total-tokens must be 1 or more, got {self.max_total_tokens}")
+
+
+# -- sources ---------------------------------------------------------------------------------------
+def read_sources_file(path: Path) -> list[str]:
+    """One SOURCE per line; blank lines and ``#`` comments (whole-line or trailing) are ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise InputError(f"cannot read --from-file {path}: {reason}", hint="pass a UTF-8 text file") from None
+    sources = []
+    for line in text.splitlines():
+        value = line.strip()
+        if value.startswith("#"):
+            continue
+        if " #" in value:
+            value = value.split(" #", 1)[0].strip()
+        if value:
+            sources.append(value)
+    return sources
+
+
+def source_key(spec: str, settings: SourceSettings | None = None) -> str:
+    """A canonical identity of SOURCE: equal for two spellings of the same issue.
+
+    ``owner/repo#12``, ``https://github.com/owner/repo/issues/12`` and the ``/pull/12`` URL are
+    one key; a local file is keyed by its resolved path. A SOURCE that cannot be parsed keys by its
+    text (it fails later, as its own item).
+    """
+    from urllib.parse import urlsplit
+
+    from drafter.sources.urls import GitHubRef, GitLabRef, JiraRef, parse_source
+
+    hosts: frozenset[str] = frozenset()
+    if settings is not None and settings.gitlab_api_url:
+        hosts = frozenset({(urlsplit(settings.gitlab_api_url).hostname or "").lower()})
+    text = spec.strip()
+    try:
+        ref = parse_source(text, gitlab_hosts=hosts)
+    except DrafterError:
+        return f"raw:{text}"
+    if isinstance(ref, GitHubRef):
+        return f"github:{ref.host.lower()}/{ref.owner.lower()}/{ref.repo.lower()}#{ref.number}"
+    if isinstance(ref, GitLabRef):
+        sep = "!" if ref.kind == "pull_request" else "#"
+        return f"gitlab:{ref.host.lower()}:{ref.port or ''}/{ref.project.lower()}{sep}{ref.number}"
+    if isinstance(ref, JiraRef):
+        return f"jira:{ref.host.lower()}/{ref.key.upper()}"
+    if ref.path == "-":
+        return "stdin:-"
+    return f"local:{Path(ref.path).resolve()}"
+
+
+def dedupe(sources: Iterable[str], settings: SourceSettings | None = None) -> list[str]:
+    """Sources in first-seen order, each issue once (by :func:`source_key`)."""
+    seen: set[str] = set()
+    out = []
+    for spec in sources:
+        key = source_key(spec, settings)
+        if key not in seen:
+            seen.add(key)
+            out.append(spec.strip())
+    return out
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` (1 <= K <= N) -> ``(K, N)``; raises :class:`InputError` otherwise."""
+    index, sep, count = text.strip().partition("/")
+    if not sep or not index.isdigit() or not count.isdigit():
+        raise InputError(f"--shard must be K/N such as 1/4, got {text!r}")
+    k, n = int(index), int(count)
+    if n < 1 or not 1 <= k <= n:
+        raise InputError(f"--shard {text} is out of range", hint="K counts from 1 to N, as in 1/4 ... 4/4")
+    return k, n
+
+
+def shard_of(key: str, count: int) -> int:
+    """The 1-based shard of a source key among ``count``: a stable hash, the same on every machine."""
+    value = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+    return value % count + 1
+
+
+def select_shard(
+    sources: Sequence[str], shard: tuple[int, int] | None, settings: SourceSettings | None = None
+) -> list[str]:
+    """The sources of shard ``(K, N)``; N jobs with K = 1..N cover each source exactly once."""
+    if shard is None or shard[1] == 1:
+        return list(sources)
+    k, n = shard
+    return [spec for spec in sources if shard_of(source_key(spec, settings), n) == k]
+
+
+# -- running ---------------------------------------------------------------------------------------
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DrafterError):
+        return str(exc)
+    text = " ".join(str(exc).split())[:300]
+    return f"unexpected {type(exc).__name__}: {text}" if text else f"unexpected {type(exc).__name__}"
+
+
+class _Runner:
+    def __init__(self, sources: Sequence[str], outline: Outline, options: BatchOptions) -> None:
+        self.sources = list(sources)
+        self.outline = outline
+        self.options = options
+        self.versions = prompt_versions(options.draft)
+        self.tokens = 0
+        self.done = 0
+        self.claimed: dict[Path, str] = {}
+
+    def _budget_left(self) -> bool:
+        limit = self.options.max_total_tokens
+        return limit is None or self.tokens < limit
+
+    def _load(self, spec: str) -> IssueContext:
+        from drafter.sources import load_source
+
+        if spec.strip() == "-":
+            raise InputError("batch cannot read an issue from standard input", hint="save it to a file")
+        ctx = load_source(spec, self.options.settings, transport=self.options.transport)
+        return ctx.with_notes(self.options.notes) if self.options.notes else ctx
+
+    async def _process(self, item: BatchItem) -> None:
+        options = self.options
+        ctx = await asyncio.to_thread(self._load, item.source)
+        path = options.out_dir / draft_filename(ctx)
+        item.path = str(path)
+        other = self.claimed.setdefault(path.resolve(), item.source)
+        if other != item.source:
+            raise InputError(f"{item.source} drafts to the same file as {other}", hint="list it once")
+        existing = await asyncio.to_thread(inspect_target, path)
+        if existing.exists and existing.edited and not options.force:
+            item.status = "skipped-edited"
+            item.reason = "edited by a human since drafter wrote it; pass --force to replace it"
+            return
+        wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
+        if existing.exists and not existing.edited and existing.inputs_hash == wanted:
+            item.status = "unchanged"
+            return
+        if not self._budget_left():
+            item.status = "skipped-budget"
+            item.reason = f"--max-total-tokens {options.max_total_tokens} reached before it started"
+            return
+        result = await draft_async(ctx, self.outline, options.draft)
+        item.usage = dict(result.usage)
+        self.tokens += result.usage.get("prompt_tokens", 0) + result.usage.get("completion_tokens", 0)
+        status = await asyncio.to_thread(write_draft, path, result.text, force=options.force)
+        item.findings = [finding.to_dict() for finding in result.report.findings]
+        if not result.report.valid():
+            item.status = "invalid"
+            errors = sum(1 for f in result.report.findings if f.severity == "error")
+            item.reason = f"written with {errors} validation error{'s' if errors != 1 else ''}"
+        else:
+            item.status = status
+
+    async def _one(self, item: BatchItem, gate: asyncio.Semaphore) -> None:
+        async with gate:
+            started = time.perf_counter()
+            try:
+                await self._process(item)
+            except Exception as exc:
+                item.status = "failed"
+                item.reason = _reason(exc)
+            item.seconds = time.perf_counter() - started
+            self.done += 1
+            if self.options.on_item is not None:
+                self.options.on_item(item, self.done, len(self.sources))
+
+    async def run(self) -> BatchRun:
+        started = time.perf_counter()
+        options = self.options
+        try:
+            options.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create --out-dir {options.out_dir}: {exc.strerror or exc}",
+                hint="pick a writable folder",
+            ) from None
+        items = [BatchItem(source=spec, key=source_key(spec, options.settings)) for spec in self.sources]
+        gate = asyncio.Semaphore(options.concurrency)
+        await asyncio.gather(*(self._one(item, gate) for item in items))
+        return BatchRun(items, time.perf_counter() - started)
+
+
+async def run_batch_async(sources: Sequence[str], outline: Outline, options: BatchOptions) -> BatchRun:
+    """Draft every source (already deduplicated and sharded) under ``options``; never raises per item."""
+    if options.transport is None:
+        from drafter.sources.pool import SharedTransport
+
+        with SharedTransport(per_host=max(options.concurrency, 4)) as transport:
+            options.transport = transport
+            try:
+                return await _Runner(sources, outline, options).run()
+            finally:
+                options.transport = None
+    return await _Runner(sources, outline, options).run()
+
+
+def run_batch(sources: Sequence[str], outline: Outline, options: BatchOptions) -> BatchRun:
+    """Synchronous :func:`run_batch_async` (runs its own event loop)."""
+    try:
+        out_dir_ok = not options.out_dir.exists() or options.out_dir.is_dir()
+    except OSError:
+        out_dir_ok = False
+    if not out_dir_ok:
+        raise InputError(f"--out-dir {options.out_dir} is not a folder", hint="pick a folder for the drafts")
+    return asyncio.run(_owned_loop(sources, outline, options))
+
+
+async def _owned_loop(sources: Sequence[str], outline: Outline, options: BatchOptions) -> BatchRun:
+    # Fetches run in threads (asyncio.to_thread); give them one per slot, since the default pool
+    # has cpu_count + 4 threads, which would cap a --concurrency 16 batch on a 2-core runner.
+    # asyncio.run shuts this executor down when the loop closes.
+    workers = max(options.concurrency + 1, 4)
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drafter-batch")
+    asyncio.get_running_loop().set_default_executor(executor)
+    return await run_batch_async(sources, outline, options)

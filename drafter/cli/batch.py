@@ -1,0 +1,243 @@
+"""``drafter batch``: draft many issues in one run (CI), with reports, caching and sharding."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from drafter.cli._app import app, emit, fail_usage
+from drafter.cli._common import (
+    BASE_URL,
+    MAX_CONTEXT,
+    MAX_WAIT,
+    MODEL,
+    NOTES,
+    NOTES_FILE,
+    SOURCE_HELP,
+    TEMPLATE,
+)
+from drafter.errors import InputError
+
+if TYPE_CHECKING:
+    from drafter.batch import BatchItem, BatchRun
+
+
+class IssueState(StrEnum):
+    open = "open"
+    closed = "closed"
+    all = "all"
+
+
+def _collect(
+    sources: list[str],
+    from_file: list[Path],
+    repo: str | None,
+    label: str | None,
+    state: IssueState,
+    include_prs: bool,
+    settings: Any,
+) -> list[str]:
+    from drafter.batch import read_sources_file
+
+    collected = list(sources)
+    for path in from_file:
+        collected.extend(read_sources_file(path))
+    if repo is not None:
+        from drafter.sources.github_query import list_issues
+
+        assert label is not None
+        collected.extend(list_issues(repo, label, settings, state=state.value, include_prs=include_prs))
+    return collected
+
+
+def _plain_line(item: BatchItem, done: int, total: int) -> str:
+    where = Path(item.path).name if item.path else item.source
+    calls = item.usage.get("calls", 0)
+    detail = f"{calls} call{'s' if calls != 1 else ''}, {item.seconds:.1f} s"
+    line = f"[{done}/{total}] {item.status} {where} ({detail})"
+    if item.reason and item.status != "unchanged":
+        line += f": {item.reason}"
+    return line
+
+
+class _Progress:
+    """A rich progress bar on a terminal, else one plain line per finished item on stderr."""
+
+    def __init__(self, total: int, interactive: bool) -> None:
+        self.total = total
+        self.bar: Any = None
+        self.task: Any = None
+        if interactive and total:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("drafting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self.task = self.bar.add_task("", total=total)
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, item: BatchItem, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, description=f"{item.status} {item.source}")
+            if item.status in ("failed", "invalid"):
+                self.bar.console.print(_plain_line(item, done, total), markup=False, highlight=False)
+        else:
+            emit(_plain_line(item, done, total), err=True)
+
+
+def _reports(run: BatchRun, report: Path | None, junit: Path | None, summary: Path | None) -> None:
+    from drafter.reports import (
+        append_step_summary,
+        github_annotations,
+        json_report,
+        junit_report,
+        markdown_summary,
+        write_report,
+    )
+
+    if report is not None:
+        write_report(report, json_report(run))
+    if junit is not None:
+        write_report(junit, junit_report(run))
+    text = markdown_summary(run)
+    if summary is not None:
+        write_report(summary, text)
+    if append_step_summary(text, os.environ):
+        for line in github_annotations(run):
+            emit(line)
+
+
+@app.command("batch")
+def batch(
+    sources: list[str] = typer.Argument(None, metavar="[SOURCE]...", help=SOURCE_HELP, show_default=False),
+    from_file: list[Path] = typer.Option(
+        [], "--from-file", help="Read sources from a file, one per line; '#' starts a comment (repeatable)."
+    ),
+    repo: str | None = typer.Option(None, "--repo", help="GitHub OWNER/REPO whose labelled issues to draft."),
+    label: str | None = typer.Option(None, "--label", help="With --repo: the label that marks issues."),
+    state: IssueState = typer.Option(IssueState.open, "--state", help="With --repo: open, closed or all."),
+    include_prs: bool = typer.Option(False, "--include-prs", help="With --repo: also draft pull requests."),
+    out_dir: Path = typer.Option(
+        Path("docs/design"),
+        "--out-dir",
+        envvar="DRAFTER_OUT_DIR",
+        help="Folder for the drafts [env: DRAFTER_OUT_DIR].",
+        show_envvar=False,
+    ),
+    concurrency: int = typer.Option(4, "--concurrency", "-j", help="Issues drafted at the same time."),
+    notes: list[str] = NOTES,
+    notes_file: list[str] = NOTES_FILE,
+    template: str | None = TEMPLATE,
+    model: str | None = MODEL,
+    base_url: str | None = BASE_URL,
+    author: str | None = typer.Option(
+        None, "--author", help="Author for the header [default: git config user.name]."
+    ),
+    shard: str | None = typer.Option(
+        None, "--shard", help="K/N: draft only this job's share (stable hash) of the sources."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="Write a JSON report here."),
+    junit: Path | None = typer.Option(None, "--junit", help="Write a JUnit XML report here."),
+    summary: Path | None = typer.Option(None, "--summary", help="Write a markdown summary here."),
+    max_total_tokens: int | None = typer.Option(
+        None, "--max-total-tokens", help="Start no new draft once this many tokens were used."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite drafts even if a human edited them."),
+    max_context: int = MAX_CONTEXT,
+    max_wait: float = MAX_WAIT,
+) -> None:
+    """Draft every issue given (arguments, --from-file, or --repo --label) into --out-dir.
+
+    Each issue ends as written, unchanged (inputs unchanged: no model call), skipped-edited (a
+    human edited the draft), skipped-budget, invalid (written with findings) or failed. Exit 0
+    when every issue is written, unchanged or skipped-edited; 1 otherwise; 2 on usage errors.
+    """
+    sources = sources or []
+    if concurrency < 1:
+        raise fail_usage(f"--concurrency must be 1 or more, got {concurrency}")
+    if max_total_tokens is not None and max_total_tokens < 1:
+        raise fail_usage(f"--max-total-tokens must be 1 or more, got {max_total_tokens}")
+    if (repo is None) != (label is None):
+        raise fail_usage("--repo and --label go together (draft the issues of REPO carrying LABEL)")
+    if not sources and not from_file and repo is None:
+        raise fail_usage(
+            "no sources: give SOURCE arguments, --from-file FILE, or --repo OWNER/REPO --label L"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out-dir {out_dir} is not a folder", hint="pick a folder for the drafts")
+    if "-" in [s.strip() for s in sources]:
+        raise InputError("batch cannot read an issue from standard input", hint="save it to a file")
+
+    from drafter.batch import BatchOptions, dedupe, parse_shard, run_batch, select_shard
+    from drafter.outline import load_outline
+    from drafter.pipeline import DraftOptions, git_author
+    from drafter.providers import OFFLINE, build_handle, resolve_model
+    from drafter.sources import SourceSettings, load_notes
+
+    shard_range = parse_shard(shard) if shard is not None else None
+    choice = resolve_model(model, os.environ, base_url=base_url)
+    outline = load_outline(template)
+    settings = SourceSettings.from_env(
+        os.environ,
+        max_context=max_context,
+        max_wait=max_wait,
+        notify=lambda message: emit(f"drafter: {message}", err=True),
+    )
+    team_notes = load_notes(notes, notes_file)
+    wanted = select_shard(
+        dedupe(_collect(sources, from_file, repo, label, state, include_prs, settings), settings),
+        shard_range,
+        settings,
+    )
+    if choice.defaulted and choice.provider == OFFLINE:
+        emit("drafter: no model configured (set OPENAI_API_KEY or --model); writing offline drafts", err=True)
+    handle = None if choice.provider == OFFLINE else build_handle(choice)
+    interactive = sys.stderr.isatty()
+    with _Progress(len(wanted), interactive) as progress:
+        options = BatchOptions(
+            out_dir=out_dir,
+            draft=DraftOptions(model=choice, handle=handle, author=author or git_author()),
+            settings=settings,
+            notes=team_notes,
+            concurrency=concurrency,
+            force=force,
+            max_total_tokens=max_total_tokens,
+            on_item=progress,
+        )
+        run = run_batch(wanted, outline, options)
+    _reports(run, report, junit, summary)
+    for item in run.items:
+        if item.status in ("written", "invalid") and item.path:
+            emit(item.path)
+    totals = run.totals()
+    counts = ", ".join(
+        f"{totals[name]} {name}"
+        for name in ("written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed")
+        if totals[name]
+    )
+    emit(
+        f"drafter: batch of {totals['items']} done in {totals['seconds']:.1f} s ({counts or 'nothing to do'}); "
+        f"{totals['calls']} model calls, {totals['prompt_tokens']}+{totals['completion_tokens']} tokens",
+        err=True,
+    )
+    raise typer.Exit(run.exit_code())

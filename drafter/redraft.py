@@ -1,0 +1,287 @@
+"""``drafter redraft``: regenerate one section of a draft and leave every other byte as it was.
+
+Usage::
+
+    result = redraft(Path("docs/design/x.md"), RedraftOptions(section="2.1", model=choice), load)
+
+The issue is re-fetched (``load`` gets the SOURCE recorded in the draft's provenance), the target
+section is drafted again (offline, or by the one chain that owns it), and only the lines of that
+section's body are replaced. When the human edited the section since drafter wrote it (its hash
+no longer matches provenance), the new text is merged three ways with :mod:`drafter.merge`: base
+is the body drafter generated, kept compressed in provenance. Overlapping changes get conflict
+markers and ``status == "conflict"``; ``keep_edits`` leaves an edited section alone instead.
+The file is written atomically, with a backup beside it until the write succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from drafter.context import IssueContext
+from drafter.draft import SectionContent, drafted_sections, section_id
+from drafter.errors import EditedDraftError, InputError, ProviderError, WriteError
+from drafter.merge import Conflict, has_markers, merge3
+from drafter.offline import draft_offline
+from drafter.outline import Outline, Section, default_chain, load_outline
+from drafter.pipeline import issue_fingerprint
+from drafter.prompts import Prompts
+from drafter.provenance import Provenance, digest, pack, split_provenance, unpack, was_edited
+from drafter.providers import OFFLINE, ModelChoice
+from drafter.regions import Located, Region, bare, locate
+from drafter.render import render_sources, section_body, used_sources
+from drafter.writer import write_atomic
+
+if TYPE_CHECKING:
+    from drafter.chains import ModelHandle
+
+Status = Literal["regenerated", "unchanged", "kept", "merged", "conflict"]
+Loader = Callable[[str], IssueContext]
+
+
+@dataclass
+class RedraftOptions:
+    """Which section, which model (or a ready handle, for tests), and how to treat human edits."""
+
+    section: str
+    model: ModelChoice
+    handle: ModelHandle | None = None
+    keep_edits: bool = False
+    source: str | None = None
+    template: str | None = None
+    prompts_dir: Path | None = None
+
+
+@dataclass
+class RedraftResult:
+    """What happened; ``conflicts`` are 1-based line ranges in the written file."""
+
+    path: Path
+    section: str
+    status: Status
+    edited: bool
+    conflicts: list[Conflict] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def message(self) -> str:
+        where = f"{self.path}: section '{self.section}'"
+        if self.status == "conflict":
+            spans = ", ".join(f"lines {c.start}-{c.end}" for c in self.conflicts)
+            return (
+                f"{where}: {len(self.conflicts)} conflict(s) between your edits and the new draft at {spans}; "
+                "resolve the <<<<<<< / >>>>>>> markers by hand"
+            )
+        return {
+            "regenerated": f"{where} regenerated",
+            "unchanged": f"{where} unchanged (the new draft is the same)",
+            "kept": f"{where} was edited by a human; kept as it is (--keep-edits)",
+            "merged": f"{where} merged with your edits (no conflicts)",
+        }[self.status]
+
+
+def find_section(outline: Outline, name: str) -> Section:
+    """The template section named by heading title, number (``2.1``) or id; it must have a body."""
+    wanted = name.strip()
+    section = next((s for s in outline.walk() if section_id(s) == wanted), None) or outline.find(wanted)
+    drafted = list(drafted_sections(outline))
+    if section is None:
+        names = ", ".join(s.heading for s in drafted)
+        raise InputError(f"no section '{name}' in template {outline.name}", hint=f"use one of: {names}")
+    if section not in drafted:
+        subs = ", ".join(s.heading for s in section.walk() if s in drafted)
+        raise InputError(
+            f"section '{section.heading}' has no body of its own", hint=f"redraft one of: {subs}"
+        )
+    return section
+
+
+def _read(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist", hint="pass the path of a draft drafter wrote") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}", hint="pass a UTF-8 markdown draft") from None
+
+
+def _eol(lines: list[str]) -> str:
+    crlf = sum(line.endswith("\r\n") for line in lines)
+    return "\r\n" if crlf * 2 > len(lines) else "\n"
+
+
+def _previous(located: Located, names: set[str]) -> str:
+    """The human's current text of the sections of ``names`` chains, as context for a chain."""
+    parts = [
+        f"[{r.section.heading}]\n{r.text}"
+        for r in located.regions.values()
+        if _chain_name(r.section) in names
+    ]
+    return "\n\n".join(parts)
+
+
+def _chain_name(section: Section) -> str:
+    top = section.top
+    return top.chain or default_chain(top.title)
+
+
+async def _generate(
+    outline: Outline, ctx: IssueContext, section: Section, options: RedraftOptions, located: Located
+) -> tuple[SectionContent, dict[str, int]]:
+    sid = section_id(section)
+    if options.handle is None and options.model.provider == OFFLINE:
+        return draft_offline(outline, ctx)[sid], {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    from drafter.chains import Drafter
+
+    if options.handle is None:
+        from drafter.providers import build_handle
+
+        options.handle = build_handle(options.model)
+    assert options.handle is not None
+    drafter = Drafter(outline, ctx, options.handle, Prompts(extra=options.prompts_dir))
+    spec = drafter.chain_of(section.heading)
+    if spec is None:  # pragma: no cover - every drafted section belongs to a chain
+        raise InputError(f"section '{section.heading}' belongs to no chain")
+    result = await drafter.run_chain(spec, _previous(located, set(spec.depends_on)))
+    content = result.contents.get(sid)
+    if content is None or content.fallback:
+        raise ProviderError(
+            f"model '{options.handle.name}' gave no usable text for '{section.heading}'; the draft is unchanged",
+            hint="retry, or use another --model",
+        )
+    return content, result.usage.to_dict()
+
+
+def _splice(lines: list[str], region: Region, text: str, eol: str) -> list[str]:
+    new = [line + eol for line in text.split("\n")] if text else []
+    if region.start == region.end:  # empty body: keep blank lines around the new text
+        at = region.heading + 1
+        return [*lines[:at], eol, *new, *lines[at:]] if new else lines
+    return [*lines[: region.start], *new, *lines[region.end :]]
+
+
+def _provenance_span(lines: list[str], start: int) -> int:
+    for index in range(start, len(lines)):
+        if bare(lines[index]).strip() == "-->":
+            return index + 1
+    return len(lines)
+
+
+def _finish(lines: list[str], body_end: int, provenance: Provenance, keep_generated: bool, eol: str) -> str:
+    """Replace the provenance block at ``body_end`` and return the whole text."""
+    head = "".join(lines[:body_end])
+    tail = "".join(lines[_provenance_span(lines, body_end) :])
+    if not keep_generated:
+        body, _ = split_provenance(head + provenance.to_comment())
+        provenance.generated = digest(body.rstrip("\n"))
+    comment = provenance.to_comment().replace("\n", eol)
+    return head + comment + tail
+
+
+def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
+    """Regenerate one section of the draft at ``path``; see the module docstring."""
+    original = _read(path)
+    _, provenance = split_provenance(original)
+    if provenance is None:
+        raise InputError(
+            f"{path} has no drafter provenance block, so drafter did not write it (or the block was removed)",
+            hint="redraft only works on drafts made by 'drafter from-issue'",
+        )
+    outline = load_outline(options.template or provenance.template)
+    section = find_section(outline, options.section)
+    sid = section_id(section)
+    located = locate(original, outline)
+    region = located.regions.get(sid)
+    if region is None:
+        raise InputError(
+            f"section '{section.heading}' is not in {path}",
+            hint="restore its heading, or redraft another section",
+        )
+    if has_markers(region.text):
+        raise InputError(
+            f"section '{section.heading}' in {path} still has conflict markers",
+            hint="resolve the <<<<<<< / >>>>>>> blocks first",
+        )
+    edited = region.edited(provenance) is not False
+    if edited and options.keep_edits:
+        return RedraftResult(path, section.heading, "kept", True)
+    spec = options.source or provenance.source_spec
+    if not spec:
+        raise InputError(
+            f"{path} does not record the SOURCE it was drafted from (older draft, or read from stdin)",
+            hint="pass --source with the issue URL or file",
+        )
+    ctx = load(spec)
+    content, usage = asyncio.run(_generate(outline, ctx, section, options, located))
+    new_body = section_body(section, content)
+    conflicts: list[Conflict] = []
+    status: Status
+    if not edited:
+        replacement, status = new_body, "regenerated"
+    else:
+        base = unpack(provenance.bases.get(sid, "")) or ""
+        if digest(base) != provenance.sections.get(sid):
+            base = ""  # no usable base: every differing line is the human's, kept in conflicts
+        merged = merge3(base, region.text, new_body)
+        replacement, status = merged.text, "merged" if merged.clean else "conflict"
+        offset = region.start if region.start < region.end else region.heading + 2
+        conflicts = [Conflict(c.start + offset, c.end + offset) for c in merged.conflicts]
+    eol = _eol(located.lines)
+    lines = _splice(located.lines, region, replacement, eol)
+    shift = len(lines) - len(located.lines)
+
+    new_prov = replace(
+        provenance,
+        sections={**provenance.sections, sid: digest(new_body)},
+        bases={**provenance.bases, sid: pack(new_body)},
+        section_sources={k: v for k, v in provenance.section_sources.items() if k != sid},
+        comments={c.id: digest(c.body) for c in ctx.comments},
+        issue_hash=issue_fingerprint(ctx),
+        source_spec=provenance.source_spec or spec,
+    )
+    if content.sources:
+        new_prov.section_sources[sid] = content.sources
+    body_end = located.body_end + shift
+    if located.sources_line is not None and set(used_sources(new_prov.section_sources)) != set(
+        used_sources(provenance.section_sources)
+    ):
+        start = located.sources_line + shift
+        end = body_end
+        while end > start and not bare(lines[end - 1]).strip():
+            end -= 1
+        block = [line + eol for line in render_sources(ctx, new_prov.section_sources).split("\n")]
+        lines = [*lines[:start], *block, *lines[end:]]
+        body_end += len(block) - (end - start)
+    keep_generated = edited or was_edited(original) is not False
+    text = _finish(lines, body_end, new_prov, keep_generated, eol)
+    result = RedraftResult(path, section.heading, status, edited, conflicts, usage)
+    if text == original:
+        result.status = "unchanged"
+        return result
+    _write_with_backup(path, original, text)
+    return result
+
+
+def _write_with_backup(path: Path, original: str, text: str) -> None:
+    """Write ``text`` atomically; a copy of the old file stays beside it until that succeeded."""
+    if _read(path) != original:
+        raise EditedDraftError(
+            f"{path} changed while the section was being redrafted; nothing was written",
+            hint="run redraft again",
+        )
+    backup = path.with_name(f"{path.name}.drafter-backup")
+    try:
+        shutil.copy2(path, backup)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot back up {path} to {backup}: {exc.strerror}", hint="check the folder's permissions"
+        ) from None
+    try:
+        write_atomic(path, text)
+    except WriteError as exc:
+        raise WriteError(f"{exc.message}; the previous draft is kept at {backup}", hint=exc.hint) from None
+    backup.unlink(missing_ok=True)
