@@ -53,7 +53,26 @@ _EXPORTS = {
     "parse_template": "drafter.outline",
     "validate_text": "drafter.validate",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Comment",
+    "ConfigError",
+    "DrafterError",
+    "EditedDraftError",
+    "Finding",
+    "InputError",
+    "IssueContext",
+    "Note",
+    "Outline",
+    "ProviderError",
+    "Report",
+    "Section",
+    "SourceError",
+    "TemplateError",
+    "WriteError",
+    "load_outline",
+    "parse_template",
+    "validate_text",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -320,12 +320,13 @@ async def run_batch_async(sources: Sequence[str], outline: Outline, options: Bat
     if options.transport is None:
         from drafter.sources.pool import SharedTransport
 
-        with SharedTransport(per_host=max(options.concurrency, 4)) as transport:
-            options.transport = transport
-            try:
-                return await _Runner(sources, outline, options).run()
-            finally:
-                options.transport = None
+        transport = SharedTransport(per_host=max(options.concurrency, 4))
+        options.transport = transport
+        try:
+            return await _Runner(sources, outline, options).run()
+        finally:
+            options.transport = None
+            transport.shutdown()
     return await _Runner(sources, outline, options).run()
 
 

@@ -36,7 +36,15 @@ from drafter import mdparse
 from drafter.context import IssueContext
 from drafter.draft import drafted_sections
 from drafter.errors import InputError
-from drafter.grounding import FILE_PATH, ISSUE_REF, URL, identifiers, input_text, invented, invented_identifiers
+from drafter.grounding import (
+    FILE_PATH,
+    ISSUE_REF,
+    URL,
+    identifiers,
+    input_text,
+    invented,
+    invented_identifiers,
+)
 from drafter.outline import Outline, Section, title_key
 from drafter.pricing import estimate_cost
 from drafter.prompts import Prompts
@@ -96,7 +104,8 @@ METRICS: tuple[Metric, ...] = (
 METRIC_BY_KEY = {m.key: m for m in METRICS}
 
 # Words of drafted prose a section may have (min, max), by the section's title key; "*" for the rest.
-DEFAULT_BUDGETS: dict[str, tuple[int, int]] = {"*": (10, 300)}
+# Sections whose template asks for a diagram or code block have no minimum: their content is the block.
+DEFAULT_BUDGETS: dict[str, tuple[int, int]] = {"*": (10, 300), "references": (1, 200)}
 
 
 def parse_thresholds(specs: Iterable[str]) -> dict[str, float]:
@@ -107,7 +116,8 @@ def parse_thresholds(specs: Iterable[str]) -> dict[str, float]:
         key = key.strip()
         if not sep or key not in METRIC_BY_KEY:
             raise InputError(
-                f"bad --threshold {spec!r}", hint="use METRIC=VALUE with METRIC one of " + ", ".join(METRIC_BY_KEY)
+                f"bad --threshold {spec!r}",
+                hint="use METRIC=VALUE with METRIC one of " + ", ".join(METRIC_BY_KEY),
             )
         try:
             number = float(value)
@@ -121,7 +131,9 @@ def parse_thresholds(specs: Iterable[str]) -> dict[str, float]:
 
 # -- salient terms and coverage --------------------------------------------------------------------
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
-_ERROR_NAME = re.compile(r"(?<![\w$])(?:[\w$.]*\.)?([A-Z][\w$]*(?:Error|Exception|Fault|Panic)|Err[A-Z][\w$]*)(?![\w$])")
+_ERROR_NAME = re.compile(
+    r"(?<![\w$])(?:[\w$.]*\.)?([A-Z][\w$]*(?:Error|Exception|Fault|Panic)|Err[A-Z][\w$]*)(?![\w$])"
+)
 _PASCAL = re.compile(r"(?<![\w.$])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*[A-Z][a-z0-9]+(?![\w$])")
 _FLAG = re.compile(r"(?<![\w-])--[A-Za-z][\w-]*[A-Za-z0-9]")
 _KEY_VALUE = re.compile(r"(?<![\w.-])([A-Za-z][\w.-]*[\w])=(?=\S)")
@@ -257,7 +269,9 @@ class JudgeSummary:
     sections: dict[str, dict[str, Spread]] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0})
+    usage: dict[str, int] = field(
+        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    )
     cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -275,13 +289,20 @@ class JudgeSummary:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JudgeSummary:
         def spread(value: Any) -> Spread:
-            return Spread(**{k: math.nan if value.get(k) is None else value[k] for k in ("mean", "min", "max", "stdev")}, n=int(value.get("n", 0)))
+            return Spread(
+                **{
+                    k: math.nan if value.get(k) is None else value[k] for k in ("mean", "min", "max", "stdev")
+                },
+                n=int(value.get("n", 0)),
+            )
 
         return cls(
             model=str(data.get("model", "")),
             repeats=int(data.get("repeats", 0)),
             criteria={k: spread(v) for k, v in dict(data.get("criteria", {})).items()},
-            sections={s: {k: spread(v) for k, v in c.items()} for s, c in dict(data.get("sections", {})).items()},
+            sections={
+                s: {k: spread(v) for k, v in c.items()} for s, c in dict(data.get("sections", {})).items()
+            },
             reasons={str(k): list(v) for k, v in dict(data.get("reasons", {})).items()},
             failures=list(data.get("failures", [])),
             usage=dict(data.get("usage", {})),
@@ -319,6 +340,12 @@ class DraftMetrics:
     seconds: float = 0.0
     path: str | None = None
     judge: JudgeSummary | None = None
+    key: str = ""
+
+    @property
+    def match_key(self) -> str:
+        """What pairs this draft with the same issue's draft in another run: ``owner/repo#N`` or SOURCE."""
+        return self.key or self.source
 
     @property
     def comment_share(self) -> float | None:
@@ -385,21 +412,22 @@ def measure(
         low, high = _budget(section, budgets)
         if count > high:
             off.append(f"{section.heading}: {count} > {high} words")
-        elif count < low and (section.required or count > 0):
+        elif count < low and section.required and not section.fences:
             off.append(f"{section.heading}: {count} < {low} words")
     prose = _MARKER.sub(" ", body)
-    source_text = input_text(ctx)
+    source_text = "\n".join([input_text(ctx), *ctx.labels])
     terms = salient_terms(ctx)
     share, missing = coverage(prose, terms)
     ids = {c.id for c in ctx.comments}
     cited: list[str] = []
-    for sources in (provenance.section_sources.values() if provenance else ()):
+    for sources in provenance.section_sources.values() if provenance else ():
         for item in sources:
             cid = item.removeprefix("comment:")
             if item.startswith("comment:") and cid in ids and cid not in cited:
                 cited.append(cid)
     metrics = DraftMetrics(
         source=source or ctx.reference,
+        key=ctx.reference if ctx.repo and ctx.number else "",
         title=ctx.title,
         valid=report.valid(),
         errors=sum(1 for f in report.findings if f.severity == "error"),
@@ -437,7 +465,9 @@ class SectionVerdict(BaseModel):
 
     section: str = Field(description="The section heading exactly as given")
     clarity: int = Field(ge=1, le=5, description="1-5: easy to follow, precise, no filler")
-    completeness: int = Field(ge=1, le=5, description="1-5: covers what the section asks for, given the inputs")
+    completeness: int = Field(
+        ge=1, le=5, description="1-5: covers what the section asks for, given the inputs"
+    )
     faithfulness: int = Field(ge=1, le=5, description="1-5: every claim is supported by the inputs")
     reasons: str = Field(description="One to three sentences explaining the scores")
 
@@ -455,7 +485,9 @@ _JUDGE_SHAPE = json.dumps(
         ]
     }
 )
-_TAGS = re.compile(r"<(/?)\s*(draft_section|draft|issue_data|team_notes|title|body|comment|labels|links)", re.IGNORECASE)
+_TAGS = re.compile(
+    r"<(/?)\s*(draft_section|draft|issue_data|team_notes|title|body|comment|labels|links)", re.IGNORECASE
+)
 
 
 def _as_data(text: str) -> str:
@@ -463,7 +495,9 @@ def _as_data(text: str) -> str:
     return _TAGS.sub(lambda m: f"<{m.group(1)}{m.group(2)[0]}\u200b{m.group(2)[1:]}", text)
 
 
-def judge_messages(ctx: IssueContext, outline: Outline, text: str, prompts: Prompts | None = None) -> list[Any]:
+def judge_messages(
+    ctx: IssueContext, outline: Outline, text: str, prompts: Prompts | None = None
+) -> list[Any]:
     """The messages the judge gets for one draft: the rubric, the inputs and the draft, as data."""
     from langchain_core.messages import HumanMessage
 
@@ -550,6 +584,19 @@ async def judge_draft(
     )
 
 
+def run_judge(
+    handle: ModelHandle,
+    ctx: IssueContext,
+    outline: Outline,
+    text: str,
+    *,
+    repeat: int = 1,
+    prompts: Prompts | None = None,
+) -> JudgeSummary:
+    """Synchronous :func:`judge_draft`."""
+    return asyncio.run(judge_draft(handle, ctx, outline, text, repeat=repeat, prompts=prompts))
+
+
 def _headings(text: str, outline: Outline) -> list[dict[str, str]]:
     body, _ = split_provenance(text)
     return [{"heading": section.heading} for section, _, _ in section_words(body, outline)]
@@ -625,7 +672,7 @@ class VariantRun:
     def summary(self, sources: Iterable[str] | None = None) -> dict[str, float | None]:
         """Each metric's value over the drafts (of ``sources`` only, when given): a mean per draft."""
         wanted = set(sources) if sources is not None else None
-        drafts = [d for d in self.drafts if wanted is None or d.source in wanted]
+        drafts = [d for d in self.drafts if wanted is None or d.match_key in wanted]
         out: dict[str, float | None] = {}
         for metric in METRICS:
             values = [d.value(metric.key) for d in drafts]
@@ -641,7 +688,9 @@ class VariantRun:
         """Per criterion: mean within-draft stdev over repeats, and the lowest and highest run mean."""
         out: dict[str, dict[str, float | None]] = {}
         for criterion in CRITERIA:
-            spreads = [d.judge.criteria[criterion] for d in self.drafts if d.judge and criterion in d.judge.criteria]
+            spreads = [
+                d.judge.criteria[criterion] for d in self.drafts if d.judge and criterion in d.judge.criteria
+            ]
             spreads = [s for s in spreads if s.n]
             if spreads:
                 out[criterion] = {
@@ -703,7 +752,12 @@ class EvalRun:
             "judge_prompt": self.judge_prompt,
             "repeat": self.repeat,
             "metrics": {
-                m.key: {"label": m.label, "direction": m.direction, "threshold": m.threshold, "relative": m.relative}
+                m.key: {
+                    "label": m.label,
+                    "direction": m.direction,
+                    "threshold": m.threshold,
+                    "relative": m.relative,
+                }
                 for m in METRICS
             },
             "variants": [v.to_dict() for v in self.variants],
@@ -727,14 +781,16 @@ def load_run(path: Path) -> EvalRun:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"baseline {path} does not exist", hint="save one with --out DIR or --format json") from None
+        raise InputError(
+            f"baseline {path} does not exist", hint="save one with --out DIR or --format json"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read baseline {path}: {exc}") from None
     except ValueError as exc:
         raise InputError(f"baseline {path} is not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("schema") != EVAL_SCHEMA:
         raise InputError(
-            f"baseline {path} is not a drafter eval run (no \"schema\": \"{EVAL_SCHEMA}\")",
+            f'baseline {path} is not a drafter eval run (no "schema": "{EVAL_SCHEMA}")',
             hint="use the JSON written by 'drafter eval --format json' or --out DIR/eval.json",
         )
     try:
@@ -774,10 +830,15 @@ async def run_eval_async(
             if settings.on_event:
                 settings.on_event(f"{variant.name}: drafting {case.source}")
             options = DraftOptions(
-                model=variant.model, handle=variant.handle, author=settings.author, prompts_dir=variant.prompts_dir
+                model=variant.model,
+                handle=variant.handle,
+                author=settings.author,
+                prompts_dir=variant.prompts_dir,
             )
             result = await draft_async(case.ctx, outline, options)
-            metrics = measure(result.text, case.ctx, outline, source=case.source, budgets=settings.budgets, result=result)
+            metrics = measure(
+                result.text, case.ctx, outline, source=case.source, budgets=settings.budgets, result=result
+            )
             if settings.out_dir is not None:
                 folder = settings.out_dir / slugify(variant.name, 80)
                 folder.mkdir(parents=True, exist_ok=True)
@@ -788,7 +849,12 @@ async def run_eval_async(
                 if settings.on_event:
                     settings.on_event(f"{variant.name}: judging {case.source} x{settings.repeat}")
                 metrics.judge = await judge_draft(
-                    settings.judge, case.ctx, outline, result.text, repeat=settings.repeat, prompts=judge_prompts
+                    settings.judge,
+                    case.ctx,
+                    outline,
+                    result.text,
+                    repeat=settings.repeat,
+                    prompts=judge_prompts,
                 )
             vrun.drafts.append(metrics)
         runs.append(vrun)
@@ -838,7 +904,9 @@ class Delta:
         return data
 
 
-def compare(current: EvalRun, baseline: EvalRun, thresholds: Mapping[str, float] | None = None) -> list[Delta]:
+def compare(
+    current: EvalRun, baseline: EvalRun, thresholds: Mapping[str, float] | None = None
+) -> list[Delta]:
     """Each variant's metrics against the baseline's, over the issues both runs drafted.
 
     A variant is compared with the baseline variant of the same name, or with the baseline's only
@@ -853,7 +921,7 @@ def compare(current: EvalRun, baseline: EvalRun, thresholds: Mapping[str, float]
         base = by_name.get(variant.name) or (baseline.variants[0] if len(baseline.variants) == 1 else None)
         if base is None:
             continue
-        common = {d.source for d in variant.drafts} & {d.source for d in base.drafts}
+        common = {d.match_key for d in variant.drafts} & {d.match_key for d in base.drafts}
         if not common:
             raise InputError(
                 f"the baseline's variant '{base.name}' drafted none of the issues of this run",
@@ -942,7 +1010,12 @@ def delta_rows(deltas: Sequence[Delta]) -> tuple[list[str], list[list[str]]]:
         if d.baseline is None and d.current is None:
             continue
         status = "REGRESSED" if d.regressed else "improved" if d.improved else "ok"
-        limit = "-" if d.threshold is None else (f"{d.threshold:.0%}" if metric.relative else f"{d.threshold:g}")
+        if d.threshold is None:
+            limit = "-"
+        elif metric.relative:
+            limit = f"{d.threshold:.0%}"
+        else:
+            limit = f"{d.threshold * 100:g} pts" if metric.kind == "share" else f"{d.threshold:g}"
         rows.append(
             [
                 d.variant if d.variant == d.baseline_variant else f"{d.variant} vs {d.baseline_variant}",

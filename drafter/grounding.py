@@ -91,7 +91,9 @@ def _marker(ref: str) -> str:
 # -- identifiers (used by ``drafter eval``; the draft is never rewritten for them) ---------------------
 _CODE_SPAN = re.compile(r"(`+)([^`\n]+?)\1")
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->|#)[A-Za-z_$][\w$]*)*(?:\(\))?")
-_BARE_IDENT = re.compile(r"(?<![\w.$:/#-])[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*(?:\(\))?(?![\w$])")
+_BARE_IDENT = re.compile(
+    r"(?<![\w.$:/#-])[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*(?:\(\))?(?![\w$]|…|\.\.\.)"
+)
 _CAMEL = re.compile(r"[a-z0-9][A-Z]")
 
 

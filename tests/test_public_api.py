@@ -27,3 +27,7 @@ def test_importing_the_package_is_cheap() -> None:
     code = "import drafter, sys; print('markdown_it' in sys.modules, 'pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_all_matches_the_lazy_export_table() -> None:
+    assert sorted(drafter._EXPORTS) == drafter.__all__

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from drafter.cli import batch as _batch  # noqa: F401
 from drafter.cli import draft as _draft  # noqa: F401
+from drafter.cli import eval as _eval  # noqa: F401
 from drafter.cli import fetch as _fetch  # noqa: F401
+from drafter.cli import review as _review  # noqa: F401
 from drafter.cli import templates as _templates  # noqa: F401
 from drafter.cli import validate as _validate  # noqa: F401  (registers commands)
 from drafter.cli._app import app

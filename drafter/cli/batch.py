@@ -18,13 +18,18 @@ from drafter.cli._common import (
     MODEL,
     NOTES,
     NOTES_FILE,
-    SOURCE_HELP,
     TEMPLATE,
 )
 from drafter.errors import InputError
 
 if TYPE_CHECKING:
     from drafter.batch import BatchItem, BatchRun
+
+
+BATCH_SOURCE_HELP = (
+    "Issues to draft: GitHub issue URL or OWNER/REPO#N, GitLab issue/MR URL, Jira https://SITE/browse/KEY-1, "
+    "or a .md/.txt/.json file (not stdin). Duplicates are drafted once."
+)
 
 
 class IssueState(StrEnum):
@@ -129,7 +134,7 @@ def _reports(run: BatchRun, report: Path | None, junit: Path | None, summary: Pa
 
 @app.command("batch")
 def batch(
-    sources: list[str] = typer.Argument(None, metavar="[SOURCE]...", help=SOURCE_HELP, show_default=False),
+    sources: list[str] = typer.Argument(None, metavar="SOURCE", help=BATCH_SOURCE_HELP, show_default=False),
     from_file: list[Path] = typer.Option(
         [], "--from-file", help="Read sources from a file, one per line; '#' starts a comment (repeatable)."
     ),

@@ -34,6 +34,17 @@ class DraftFormat(StrEnum):
     json = "json"
 
 
+def _recorded_source(source: str, path: Path) -> str:
+    """SOURCE as provenance records it: a local file relative to the draft's folder, "" for stdin."""
+    spec = source.strip()
+    if spec == "-":
+        return ""
+    local = Path(spec)
+    if "://" not in spec and local.is_file():
+        return os.path.relpath(local.resolve(), path.parent.resolve()).replace(os.sep, "/")
+    return spec
+
+
 @app.command("from-issue")
 def from_issue(
     source: str = typer.Argument(..., metavar="SOURCE", help=SOURCE_HELP),
@@ -91,7 +102,6 @@ def from_issue(
         model=choice,
         handle=handle,
         author=author or git_author(),
-        source_spec="" if source.strip() == "-" else source.strip(),
     )
     if out is None and not out_dir.exists():
         try:
@@ -101,6 +111,7 @@ def from_issue(
                 f"cannot create --out-dir {out_dir}: {exc.strerror}", hint="pick a writable folder"
             ) from None
     path = target_path(ctx, out, out_dir)
+    options.source_spec = _recorded_source(source, path)
     check_target(path, force=force)  # refuse before spending model calls
     result = draft(ctx, outline, options)
     status = write_result(result, path, force=force)

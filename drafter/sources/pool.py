@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from types import TracebackType
 
 import httpx
 
@@ -39,8 +38,8 @@ class _Releasing(httpx.SyncByteStream):
 class SharedTransport(httpx.BaseTransport):
     """An ``httpx.HTTPTransport`` that outlives the clients using it, with a per-host limit.
 
-    Clients close their transport on exit; this one ignores that and is closed by its owner with
-    :meth:`shutdown` (or by leaving its ``with`` block).
+    Clients close their transport when they are closed (or leave their ``with`` block); this one
+    ignores that, and its owner closes the pool with :meth:`shutdown`.
     """
 
     def __init__(self, per_host: int = DEFAULT_PER_HOST, inner: httpx.BaseTransport | None = None) -> None:
@@ -80,14 +79,3 @@ class SharedTransport(httpx.BaseTransport):
 
     def shutdown(self) -> None:
         self._inner.close()
-
-    def __enter__(self) -> SharedTransport:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        self.shutdown()

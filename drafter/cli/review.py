@@ -1,0 +1,225 @@
+"""``drafter review``, ``drafter redraft`` and ``drafter status``: working on drafts people edit."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from drafter.cli._app import app, emit
+from drafter.cli._common import (
+    BASE_URL,
+    MAX_CONTEXT,
+    MAX_WAIT,
+    MODEL,
+    NOTES,
+    NOTES_FILE,
+    TEMPLATE,
+    load_context,
+)
+from drafter.cli.validate import _gh_escape
+from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
+
+if TYPE_CHECKING:
+    from drafter.context import IssueContext
+    from drafter.outline import Outline
+
+
+class ReviewFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+    markdown = "markdown"
+
+
+class FailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+
+
+class StatusFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+SOURCE_OVERRIDE = typer.Option(
+    None, "--source", help="Issue to compare with, instead of the SOURCE recorded in the draft's provenance."
+)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist", hint="pass the path of a markdown draft") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}", hint="pass a UTF-8 markdown file") from None
+
+
+def _outline(text: str, template: str | None) -> Outline:
+    from drafter.outline import load_outline
+    from drafter.provenance import split_provenance
+    from drafter.validate import template_marker
+
+    _, provenance = split_provenance(text)
+    name = template or (provenance.template if provenance else None) or template_marker(text)
+    return load_outline(name)
+
+
+def recorded_source(spec: str, draft: Path) -> str:
+    """A SOURCE from provenance: a local file is recorded relative to the draft's folder."""
+    if spec and "://" not in spec and (draft.parent / spec).is_file():
+        return str(draft.parent / spec)
+    return spec
+
+
+def _inputs(
+    path: Path, text: str, source: str | None, max_context: int, max_wait: float
+) -> IssueContext | None:
+    from drafter.provenance import split_provenance
+
+    _, provenance = split_provenance(text)
+    spec = source or recorded_source(provenance.source_spec if provenance else "", path)
+    return load_context(spec, [], [], max_context, max_wait) if spec else None
+
+
+@app.command()
+def review(
+    paths: list[Path] = typer.Argument(..., help="Drafts to review.", show_default=False),
+    fmt: ReviewFormat = typer.Option(
+        ReviewFormat.text, "--format", "-f", help="text, json, github (annotations) or markdown (PR comment)."
+    ),
+    fail_on: FailOn = typer.Option(
+        FailOn.error, "--fail-on", help="Exit 1 when findings at or above this exist."
+    ),
+    model: str | None = MODEL,
+    base_url: str | None = BASE_URL,
+    template: str | None = TEMPLATE,
+    source: str | None = SOURCE_OVERRIDE,
+    max_context: int = MAX_CONTEXT,
+    max_wait: float = MAX_WAIT,
+) -> None:
+    """Review drafts: structure, deterministic content checks, then a review chain against a rubric.
+
+    With --model offline only the deterministic checks run (structure, TODOs, empty and near-empty
+    sections, length budgets, references not in the inputs). Exit 0 when no finding reaches
+    --fail-on, 1 when one does, 2 on bad input, 3 when the model failed.
+    """
+    from drafter.providers import OFFLINE, build_handle, resolve_model
+    from drafter.review import format_markdown, format_text, review_text
+
+    choice = resolve_model(model, os.environ, base_url=base_url)
+    handle = None if choice.provider == OFFLINE else build_handle(choice)
+    reports = []
+    for path in paths:
+        text = _read(path)
+        outline = _outline(text, template)
+        ctx = _inputs(path, text, source, max_context, max_wait)
+        reports.append(review_text(text, outline, path=str(path), ctx=ctx, handle=handle))
+    if fmt is ReviewFormat.json:
+        emit(json.dumps([r.to_dict() for r in reports], indent=2))
+    elif fmt is ReviewFormat.markdown:
+        emit(format_markdown(reports).rstrip("\n"))
+    elif fmt is ReviewFormat.github:
+        lines = []
+        for report in reports:
+            file = _gh_escape(report.path, prop=True)
+            for f in report.findings:
+                title = _gh_escape(f"drafter {f.rule}", prop=True)
+                lines.append(
+                    f"::{f.severity} file={file},line={f.line},title={title}::"
+                    + _gh_escape(
+                        f"{f.section}: {f.message} Fix: {f.fix}" if f.section else f"{f.message} Fix: {f.fix}"
+                    )
+                )
+            lines.extend(f"::notice file={file}::{_gh_escape(note)}" for note in report.notes)
+        if lines:
+            emit("\n".join(lines))
+    else:
+        lines = [line for report in reports for line in format_text(report)]
+        if lines:
+            emit("\n".join(lines))
+        errors = sum(f.severity == "error" for r in reports for f in r.findings)
+        warnings = sum(len(r.findings) for r in reports) - errors
+        emit(f"{len(reports)} draft(s) reviewed: {errors} errors, {warnings} warnings", err=True)
+    failed = any(r.failed(fail_on.value) for r in reports)
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+@app.command()
+def redraft(
+    path: Path = typer.Argument(..., help="A draft written by 'drafter from-issue'.", show_default=False),
+    section: str = typer.Option(
+        ..., "--section", "-s", help="Section to regenerate: heading title or number."
+    ),
+    notes: list[str] = NOTES,
+    notes_file: list[str] = NOTES_FILE,
+    model: str | None = MODEL,
+    base_url: str | None = BASE_URL,
+    source: str | None = SOURCE_OVERRIDE,
+    keep_edits: bool = typer.Option(
+        False, "--keep-edits", help="Leave the section alone if a human edited it."
+    ),
+    max_context: int = MAX_CONTEXT,
+    max_wait: float = MAX_WAIT,
+) -> None:
+    """Regenerate one section from the current issue; every other section stays byte for byte.
+
+    A section a human edited is merged three ways (what drafter generated, your text, the new
+    draft); overlapping changes get conflict markers and exit 1. Exit 0 when the section was
+    regenerated, merged or kept; 2 on bad input; 3 when the model failed.
+    """
+    from drafter.providers import resolve_model
+    from drafter.redraft import RedraftOptions
+    from drafter.redraft import redraft as run_redraft
+
+    choice = resolve_model(model, os.environ, base_url=base_url)
+    options = RedraftOptions(section=section, model=choice, keep_edits=keep_edits, source=source)
+    result = run_redraft(
+        path,
+        options,
+        lambda spec: load_context(
+            spec if source else recorded_source(spec, path), notes, notes_file, max_context, max_wait
+        ),
+    )
+    emit(str(path))
+    emit(f"drafter: {result.message()}", err=True)
+    raise typer.Exit(EXIT_FINDINGS if result.status == "conflict" else EXIT_OK)
+
+
+@app.command()
+def status(
+    paths: list[Path] = typer.Argument(..., help="Drafts to check.", show_default=False),
+    fmt: StatusFormat = typer.Option(StatusFormat.text, "--format", "-f", help="text, or json for machines."),
+    template: str | None = TEMPLATE,
+    source: str | None = SOURCE_OVERRIDE,
+    max_context: int = MAX_CONTEXT,
+    max_wait: float = MAX_WAIT,
+) -> None:
+    """Report human-edited sections and the issue's new or edited comments since each draft was made.
+
+    The issue is re-fetched from the SOURCE recorded in the draft. Exit 1 when any draft has
+    drifted (for scheduled CI checks), 0 otherwise, 2 on bad input.
+    """
+    from drafter.status import draft_status
+
+    reports = []
+    for path in paths:
+        text = _read(path)
+        reports.append(
+            draft_status(
+                text,
+                _outline(text, template),
+                _inputs(path, text, source, max_context, max_wait),
+                path=str(path),
+            )
+        )
+    if fmt is StatusFormat.json:
+        emit(json.dumps([r.to_dict() for r in reports], indent=2))
+    else:
+        emit("\n".join(line for r in reports for line in r.lines()))
+    raise typer.Exit(EXIT_FINDINGS if any(r.drifted for r in reports) else EXIT_OK)

@@ -1,0 +1,557 @@
+"""``drafter batch``: many issues over a fake chat model, offline drafts and a recorded label query.
+
+The fake chat model answers each chain from the answer shape in its prompt, so drafts of many
+issues can run concurrently in any order; it counts its calls (a re-run must make none), tracks
+how many calls overlap, and raises for an issue that says EXPLODE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from test_chains import chain_answer, reply
+from typer.testing import CliRunner
+
+from drafter.batch import (
+    BatchItem,
+    BatchOptions,
+    BatchRun,
+    dedupe,
+    parse_shard,
+    read_sources_file,
+    run_batch,
+    select_shard,
+    shard_of,
+    source_key,
+)
+from drafter.chains import ChainSpec, ModelHandle, plan
+from drafter.cli import app
+from drafter.context import Note
+from drafter.errors import InputError
+from drafter.outline import Outline, load_outline
+from drafter.pipeline import DraftOptions
+from drafter.provenance import split_provenance
+from drafter.providers import resolve_model
+from drafter.sources import SourceSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+SERVER = "http://127.0.0.1:8765"
+ISSUES = [
+    CORPUS / "golang__go__36189.json",
+    CORPUS / "brettwooldridge__HikariCP__664.json",
+    CORPUS / "pypa__pip__10235.json",
+    CORPUS / "readysettech__readyset__5.json",
+]
+
+
+@pytest.fixture
+def vcr_cassette_dir() -> str:
+    return str(ROOT / "cassettes" / "batch")
+
+
+class SchemaChat(BaseChatModel):
+    """A chat model that answers whichever chain asks, valid for its schema."""
+
+    specs: list[Any]
+    calls: int = 0
+    active: int = 0
+    peak: int = 0
+    delay: float = 0.0
+    overrides: dict[str, Any] = {}
+
+    @property
+    def _llm_type(self) -> str:
+        return "schema-fake"
+
+    def _answer(self, messages: list[BaseMessage]) -> ChatResult:
+        text = "\n".join(str(m.content) for m in messages)
+        if "EXPLODE" in text:
+            raise RuntimeError("the fake model exploded")
+        matching = [s for s in self.specs if all(f'"{key}": {{"text"' in text for key in s.sections)]
+        spec: ChainSpec = max(matching, key=lambda s: len(s.sections))
+        mine = {key: value for key, value in self.overrides.items() if key in spec.sections}
+        return ChatResult(generations=[ChatGeneration(message=reply(chain_answer(spec, **mine)))])
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls += 1
+        return self._answer(messages)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls += 1
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(self.delay)
+            return self._answer(messages)
+        finally:
+            self.active -= 1
+
+
+def fake(outline: Outline, delay: float = 0.0) -> tuple[SchemaChat, DraftOptions]:
+    chat = SchemaChat(specs=plan(outline), delay=delay)
+    options = DraftOptions(
+        model=resolve_model("openai:fake", {"OPENAI_API_KEY": "sk-test"}),
+        handle=ModelHandle(chat, "openai:fake"),
+        author="Ada",
+    )
+    return chat, options
+
+
+@pytest.fixture
+def adr() -> Outline:
+    return load_outline("adr")
+
+
+def batch(
+    sources: list[Any], outline: Outline, out_dir: Path, draft: DraftOptions, **kw: Any
+) -> tuple[BatchRun, list[tuple[str, int, int]]]:
+    seen: list[tuple[str, int, int]] = []
+
+    def hook(item: BatchItem, done: int, total: int) -> None:
+        seen.append((item.status, done, total))
+
+    options = BatchOptions(out_dir=out_dir, draft=draft, on_item=hook, **kw)
+    return run_batch([str(s) for s in sources], outline, options), seen
+
+
+def by_source(run: BatchRun) -> dict[str, BatchItem]:
+    return {Path(item.source).name: item for item in run.items}
+
+
+def exploding_issue(tmp_path: Path) -> Path:
+    path = tmp_path / "explode.md"
+    path.write_text("# Make the cache EXPLODE-proof\n\nThe cache falls over under load.\n", encoding="utf-8")
+    return path
+
+
+# -- library -------------------------------------------------------------------------------------------
+def test_mixed_success_and_failure(tmp_path: Path, adr: Outline) -> None:
+    chat, options = fake(adr)
+    out = tmp_path / "out"
+    sources = [*ISSUES[:2], tmp_path / "missing.json", exploding_issue(tmp_path)]
+    run, seen = batch(sources, adr, out, options)
+    items = by_source(run)
+    assert [i.status for i in run.items] == ["written", "written", "failed", "failed"]
+    assert "missing.json" in (items["missing.json"].reason or "")
+    assert items["missing.json"].path is None
+    assert "the fake model exploded" in (items["explode.md"].reason or "")
+    assert not Path(items["explode.md"].path or "").exists()
+    for item in run.items[:2]:
+        assert item.path and Path(item.path).is_file()
+        assert item.usage["calls"] == len(plan(adr))
+        assert item.usage["prompt_tokens"] == 100 * len(plan(adr))
+    assert run.exit_code() == 1
+    assert sorted(done for _, done, _ in seen) == [1, 2, 3, 4]
+    assert {total for _, _, total in seen} == {4}
+    totals = run.totals()
+    assert totals["written"] == 2 and totals["failed"] == 2 and totals["items"] == 4
+    assert totals["calls"] == 2 * len(plan(adr))
+    assert chat.calls >= totals["calls"]
+
+
+def test_rerun_makes_zero_calls_and_rewrites_nothing(tmp_path: Path, adr: Outline) -> None:
+    chat, options = fake(adr)
+    first, _ = batch(ISSUES, adr, tmp_path, options)
+    assert [i.status for i in first.items] == ["written"] * len(ISSUES)
+    assert chat.calls == len(ISSUES) * len(plan(adr))
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+
+    again, options2 = fake(adr)
+    second, _ = batch(ISSUES, adr, tmp_path, options2)
+    assert [i.status for i in second.items] == ["unchanged"] * len(ISSUES)
+    assert again.calls == 0
+    assert second.totals()["calls"] == 0
+    assert second.exit_code() == 0
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()} == before
+
+
+def test_changed_inputs_are_redrafted(tmp_path: Path, adr: Outline) -> None:
+    _, options = fake(adr)
+    batch(ISSUES[:2], adr, tmp_path, options)
+    chat, options2 = fake(adr)
+    run, _ = batch(ISSUES[:2], adr, tmp_path, options2, notes=(Note("We must keep the v1 API."),))
+    assert [i.status for i in run.items] == ["written", "written"]
+    assert chat.calls == 2 * len(plan(adr))
+    # another model is another input, too
+    offline = DraftOptions(model=resolve_model("offline", {}), author="Ada")
+    run, _ = batch(ISSUES[:1], adr, tmp_path, offline)
+    assert run.items[0].status == "written"
+
+
+def test_killed_run_resumes_with_the_rest(tmp_path: Path, adr: Outline) -> None:
+    _, options = fake(adr)
+    batch(ISSUES[:2], adr, tmp_path, options)  # as if the run died after two drafts
+    chat, options2 = fake(adr)
+    run, _ = batch(ISSUES, adr, tmp_path, options2)
+    assert [i.status for i in run.items] == ["unchanged", "unchanged", "written", "written"]
+    assert chat.calls == 2 * len(plan(adr))
+
+
+def test_human_edited_draft_is_skipped_then_forced(tmp_path: Path, adr: Outline) -> None:
+    _, options = fake(adr)
+    first, _ = batch(ISSUES[:2], adr, tmp_path, options)
+    edited = Path(first.items[0].path or "")
+    text = edited.read_text(encoding="utf-8").replace("Drafted content", "Our own words", 1)
+    edited.write_text(text, encoding="utf-8")
+
+    chat, options2 = fake(adr)
+    run, _ = batch(ISSUES[:2], adr, tmp_path, options2, notes=(Note("changed inputs"),))
+    assert [i.status for i in run.items] == ["skipped-edited", "written"]
+    assert "--force" in (run.items[0].reason or "")
+    assert edited.read_text(encoding="utf-8") == text
+    assert chat.calls == len(plan(adr))  # only the unedited one
+    assert run.exit_code() == 0
+
+    forced, _ = batch(ISSUES[:1], adr, tmp_path, fake(adr)[1], force=True)
+    assert forced.items[0].status == "written"
+    assert "Our own words" not in edited.read_text(encoding="utf-8")
+
+
+def test_a_file_drafter_did_not_write_is_skipped(tmp_path: Path, adr: Outline) -> None:
+    _, options = fake(adr)
+    first, _ = batch(ISSUES[:1], adr, tmp_path, options)
+    Path(first.items[0].path or "").write_text("# Hand-written design\n", encoding="utf-8")
+    chat, options2 = fake(adr)
+    run, _ = batch(ISSUES[:1], adr, tmp_path, options2)
+    assert run.items[0].status == "skipped-edited"
+    assert chat.calls == 0
+
+
+def test_invalid_draft_is_written_with_findings(tmp_path: Path) -> None:
+    outline = load_outline("technical-design")
+    chat, options = fake(outline)
+    chat.overrides = {"goals": {"items": ["[Goal 1]"]}}
+    run, _ = batch(ISSUES[:1], outline, tmp_path, options)
+    item = run.items[0]
+    assert item.status == "invalid", item
+    assert item.path and Path(item.path).is_file()
+    assert any(f["rule"] == "placeholder-left" and f["severity"] == "error" for f in item.findings)
+    assert "validation error" in (item.reason or "")
+    assert run.exit_code() == 1
+
+
+def test_batch_is_concurrent_and_bounded(tmp_path: Path, adr: Outline) -> None:
+    sources = []
+    for n in range(8):
+        path = tmp_path / f"issue{n}.md"
+        path.write_text(f"# Issue number {n}\n\nSomething about widget {n}.\n", encoding="utf-8")
+        sources.append(path)
+    chat, options = fake(adr, delay=0.05)
+    run, _ = batch(sources, adr, tmp_path / "out", options, concurrency=3)
+    assert {i.status for i in run.items} == {"written"}
+    assert 2 <= chat.peak <= 3 * len(plan(adr))
+    serial = 8 * len(plan(adr)) * 0.05
+    assert run.seconds < serial  # overlapping, not one after another
+
+
+def test_budget_stops_starting_new_drafts(tmp_path: Path, adr: Outline) -> None:
+    chat, options = fake(adr)
+    run, _ = batch(ISSUES, adr, tmp_path, options, concurrency=1, max_total_tokens=1)
+    assert [i.status for i in run.items] == ["written"] + ["skipped-budget"] * (len(ISSUES) - 1)
+    assert "--max-total-tokens 1" in (run.items[1].reason or "")
+    assert chat.calls == len(plan(adr))
+    assert run.exit_code() == 1
+    # unchanged drafts cost nothing and are still reported as unchanged past the budget
+    run, _ = batch(ISSUES, adr, tmp_path, fake(adr)[1], concurrency=1, max_total_tokens=1)
+    assert [i.status for i in run.items] == ["unchanged", "written"] + ["skipped-budget"] * 2
+
+
+def test_library_rejects_bad_options(tmp_path: Path, adr: Outline) -> None:
+    _, options = fake(adr)
+    with pytest.raises(InputError, match="--concurrency"):
+        BatchOptions(out_dir=tmp_path, draft=options, concurrency=0)
+    with pytest.raises(InputError, match="--max-total-tokens"):
+        BatchOptions(out_dir=tmp_path, draft=options, max_total_tokens=0)
+    afile = tmp_path / "file"
+    afile.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="not a folder"):
+        run_batch([], adr, BatchOptions(out_dir=afile, draft=options))
+
+
+# -- sources, dedupe, shards ------------------------------------------------------------------------
+def test_sources_file(tmp_path: Path) -> None:
+    path = tmp_path / "issues.txt"
+    path.write_text(
+        "# design backlog\n\nacme/widgets#1\n  https://github.com/acme/widgets/issues/2  # the big one\n"
+        "#acme/widgets#3\nnotes/local.md\n",
+        encoding="utf-8",
+    )
+    assert read_sources_file(path) == [
+        "acme/widgets#1",
+        "https://github.com/acme/widgets/issues/2",
+        "notes/local.md",
+    ]
+    with pytest.raises(InputError, match="cannot read --from-file"):
+        read_sources_file(tmp_path / "nope.txt")
+
+
+def test_duplicates_are_drafted_once(tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    sources = [
+        "acme/widgets#1",
+        "https://github.com/ACME/Widgets/issues/1",
+        "https://github.com/acme/widgets/pull/1#issuecomment-3",
+        "acme/widgets#2",
+        str(ISSUES[0]),
+        os.path.relpath(ISSUES[0], ROOT),
+    ]
+    assert dedupe(sources) == ["acme/widgets#1", "acme/widgets#2", str(ISSUES[0])]
+    assert source_key("https://example.com/not-a-tracker") == "raw:https://example.com/not-a-tracker"
+    chat, options = fake(adr)
+    run, _ = batch(dedupe([str(ISSUES[0]), str(ISSUES[0]), str(ISSUES[1])]), adr, tmp_path, options)
+    assert len(run.items) == 2
+    assert chat.calls == 2 * len(plan(adr))
+
+
+def test_same_issue_through_two_files_fails_the_second(tmp_path: Path, adr: Outline) -> None:
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(ISSUES[0].read_bytes())
+    run, _ = batch([ISSUES[0], copy], adr, tmp_path / "out", fake(adr)[1], concurrency=1)
+    assert [i.status for i in run.items] == ["written", "failed"]
+    assert "same file as" in (run.items[1].reason or "")
+
+
+def test_shards_cover_everything_exactly_once() -> None:
+    sources = [f"acme/widgets#{n}" for n in range(1, 61)] + [str(p) for p in ISSUES]
+    for count in (1, 2, 3, 7):
+        shards = [select_shard(sources, (k, count)) for k in range(1, count + 1)]
+        union = [s for shard in shards for s in shard]
+        assert sorted(union) == sorted(sources)  # every source, none twice
+        assert len(set(union)) == len(union)
+        if count > 1:
+            assert all(shards), "a shard of 64 sources came out empty"
+    # stable: the same key lands on the same shard, whatever the spelling and order
+    assert shard_of(source_key("acme/widgets#5"), 4) == shard_of(
+        source_key("https://github.com/acme/widgets/issues/5"), 4
+    )
+    assert select_shard(list(reversed(sources)), (2, 3)) == list(reversed(select_shard(sources, (2, 3))))
+    assert shard_of("github:github.com/acme/widgets#1", 4) == 2  # fixed by sha256, not by PYTHONHASHSEED
+
+
+@pytest.mark.parametrize("text", ["3/2", "0/2", "a/b", "1", "1/0", "-1/2", ""])
+def test_bad_shards(text: str) -> None:
+    with pytest.raises(InputError, match="--shard"):
+        parse_shard(text)
+
+
+def test_good_shard() -> None:
+    assert parse_shard(" 2/5 ") == (2, 5)
+
+
+# -- CLI -------------------------------------------------------------------------------------------
+def cli(*args: Any) -> Any:
+    return CliRunner().invoke(app, ["batch", *(str(a) for a in args)])
+
+
+def offline(out_dir: Path, *args: Any) -> Any:
+    return cli("--out-dir", out_dir, "--model", "offline", "--author", "Ada", "--template", "adr", *args)
+
+
+def test_cli_offline_batch_exit_0_then_unchanged(tmp_path: Path) -> None:
+    out = tmp_path / "design"
+    report = tmp_path / "r" / "report.json"
+    result = offline(out, *ISSUES, "--report", report, "--junit", tmp_path / "junit.xml")
+    assert result.exit_code == 0, result.stderr
+    paths = result.stdout.split()
+    assert len(paths) == len(ISSUES) and all(Path(p).is_file() for p in paths)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert len(lines) == len(ISSUES)
+    assert all(re.fullmatch(r"\[\d/4\] written \S+\.md \(0 calls, \d+\.\d s\)", line) for line in lines), (
+        lines
+    )
+    assert f"drafter: batch of {len(ISSUES)} done" in result.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["totals"]["written"] == len(ISSUES)
+
+    again = offline(out, *ISSUES, "--report", report)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.strip() == ""
+    assert json.loads(report.read_text(encoding="utf-8"))["totals"]["unchanged"] == len(ISSUES)
+
+
+def test_cli_from_file_and_failure_exit_1(tmp_path: Path) -> None:
+    listing = tmp_path / "issues.txt"
+    listing.write_text(f"# backlog\n{ISSUES[0]}\n{tmp_path / 'missing.md'}\n{ISSUES[0]}\n", encoding="utf-8")
+    result = offline(tmp_path / "out", "--from-file", listing, "--summary", tmp_path / "summary.md")
+    assert result.exit_code == 1, result.stderr
+    assert "[2/2] failed" in result.stderr or "[1/2] failed" in result.stderr
+    assert "1 written, 1 failed" in result.stderr
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "| failed |" in summary and "missing.md" in summary
+
+
+def test_cli_with_fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drafter import providers
+
+    outline = load_outline("adr")
+    chat, options = fake(outline)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setattr(providers, "build_handle", lambda choice: options.handle)
+    args = ["--out-dir", tmp_path, "--template", "adr", "--model", "openai:fake", "-j", "2"]
+    result = cli(*ISSUES[:2], exploding_issue(tmp_path), *args)
+    assert result.exit_code == 1, result.stderr
+    assert "the fake model exploded" in result.stderr
+    assert f"{2 * len(plan(outline))} model calls" in result.stderr
+    calls = chat.calls
+    again = cli(*ISSUES[:2], *args)
+    assert again.exit_code == 0, again.stderr
+    assert chat.calls == calls
+    assert "0 model calls" in again.stderr
+
+
+def test_cli_github_step_summary_and_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    step = tmp_path / "step.md"
+    step.write_text("## earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    result = offline(tmp_path / "out", ISSUES[0], tmp_path / "missing.md")
+    assert result.exit_code == 1
+    text = step.read_text(encoding="utf-8")
+    assert text.startswith("## earlier step\n")
+    assert "## drafter batch: some drafts need attention" in text
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert annotations[0].startswith("::error title=drafter batch%3A failed::")
+    assert "missing.md" in annotations[0]
+    assert any(line.startswith("::warning file=") for line in annotations)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shard", "3/2"], "--shard 3/2 is out of range"),
+        (["--shard", "0/2"], "--shard 0/2 is out of range"),
+        (["--shard", "a/b"], "--shard must be K/N"),
+        (["--concurrency", "0"], "--concurrency must be 1 or more"),
+        (["--max-total-tokens", "0"], "--max-total-tokens must be 1 or more"),
+        (["--repo", "acme/widgets"], "--repo and --label go together"),
+        (["--label", "design"], "--repo and --label go together"),
+        (["--repo", "not a repo", "--label", "design"], "--repo must be OWNER/REPO"),
+        (["--from-file", "/nonexistent/list.txt"], "cannot read --from-file"),
+        (["--template", "no-such-template"], "template"),
+    ],
+)
+def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = cli(ISSUES[0], "--out-dir", tmp_path, "--model", "offline", *args)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert not any(tmp_path.glob("*.md"))
+
+
+def test_cli_no_sources_exit_2(tmp_path: Path) -> None:
+    result = cli("--out-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "no sources" in result.stderr
+
+
+def test_cli_stdin_source_exit_2(tmp_path: Path) -> None:
+    result = cli("-", "--out-dir", tmp_path, "--model", "offline")
+    assert result.exit_code == 2
+    assert "standard input" in result.stderr
+
+
+def test_cli_shards_split_the_work(tmp_path: Path) -> None:
+    drafted: list[str] = []
+    for k in (1, 2):
+        result = offline(tmp_path / f"s{k}", *ISSUES, "--shard", f"{k}/2")
+        assert result.exit_code == 0, result.stderr
+        drafted.extend(Path(p).name for p in result.stdout.split())
+    assert len(drafted) == len(ISSUES) == len(set(drafted))
+
+
+# -- GitHub label query (recorded against tests/sources/fixture_server.py) -------------------------
+def github_settings() -> SourceSettings:
+    return SourceSettings(github_api_url=f"{SERVER}/github", resolve=lambda host: ["93.184.216.34"])
+
+
+@pytest.mark.vcr
+def test_label_query_lists_issues_without_prs() -> None:
+    from drafter.sources.github_query import list_issues
+
+    urls = list_issues("acme/backlog", "design", github_settings(), state="all")
+    assert urls == [f"https://github.com/acme/backlog/issues/{n}" for n in (1, 2, 5, 6, 7)]
+    with_prs = list_issues("acme/backlog", "design", github_settings(), state="all", include_prs=True)
+    assert "https://github.com/acme/backlog/pull/3" in with_prs
+    assert len(with_prs) == 6
+
+
+@pytest.mark.vcr
+def test_cli_repo_label_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", f"{SERVER}/github")
+    report = tmp_path / "report.json"
+    result = offline(tmp_path / "out", "--repo", "acme/backlog", "--label", "design", "--report", report)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    sources = [item["source"] for item in data["items"]]
+    assert sources == [f"https://github.com/acme/backlog/issues/{n}" for n in (1, 5, 6, 7)]  # open only
+    assert {item["status"] for item in data["items"]} == {"written"}
+    names = sorted(Path(item["path"]).name for item in data["items"])
+    assert all(name.startswith("github-acme-backlog-") for name in names)
+    text = Path(data["items"][2]["path"]).read_text(encoding="utf-8")
+    _, provenance = split_provenance(text)
+    assert provenance is not None and provenance.source == "https://github.com/acme/backlog/issues/6"
+
+
+# -- shared tracker transport --------------------------------------------------------------------------
+def test_shared_transport_outlives_clients_and_limits_each_host() -> None:
+    import threading
+    import time
+
+    import httpx
+
+    from drafter.sources.pool import SharedTransport
+
+    lock = threading.Lock()
+    state = {"active": 0, "peak": 0, "closed": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            state["active"] += 1
+            state["peak"] = max(state["peak"], state["active"])
+        time.sleep(0.02)
+        with lock:
+            state["active"] -= 1
+        return httpx.Response(200, json={"host": request.url.host})
+
+    class Inner(httpx.MockTransport):
+        def close(self) -> None:
+            state["closed"] += 1
+
+    shared = SharedTransport(per_host=2, inner=Inner(handler))
+
+    def fetch() -> None:
+        with httpx.Client(transport=shared) as client:
+            with client.stream("GET", "http://tracker.example/x") as response:
+                assert response.read() == b'{"host":"tracker.example"}'
+
+    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert state["peak"] == 2  # the per-host limit held
+    assert state["closed"] == 0  # six clients closed, the pool stayed open
+    shared.shutdown()
+    assert state["closed"] == 1
