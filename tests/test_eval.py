@@ -665,3 +665,47 @@ def test_cli_model_failure_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
     result = invoke(ISSUES.parent / "golang__go__36189.json", "--model", "openai:gpt-4o-mini")
     assert result.exit_code == 3, result.stderr
     assert "model 'openai:gpt-4o-mini' failed" in result.stderr
+
+
+def test_compare_needs_issues_in_common() -> None:
+    current = fake_run()
+    for draft in current.variants[0].drafts:
+        draft.key = "other/repo#" + draft.key.rpartition("#")[2]
+    with pytest.raises(InputError, match="drafted none of the issues"):
+        ev.compare(current, fake_run())
+
+
+def test_cli_judge_with_repeats(monkeypatch: pytest.MonkeyPatch) -> None:
+    template = load_outline()
+    headings = [s.heading for s, _, _ in ev.section_words(_offline_text(template), template)]
+    scores = iter([5, 3])
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setattr(
+        providers,
+        "build_handle",
+        lambda choice: handle(lambda _m: judge_answer(headings, next(scores)), choice.spec),
+    )
+    result = invoke(
+        ISSUES.parent / "brettwooldridge__HikariCP__664.json",
+        "-m",
+        "offline",
+        "--judge",
+        "gpt-4.1-nano",
+        "--repeat",
+        "2",
+        "-f",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["judge"] == "openai:gpt-4.1-nano" and data["repeat"] == 2
+    draft = data["variants"][0]["drafts"][0]
+    assert draft["judge"]["criteria"]["clarity"] == {
+        "mean": 4.0,
+        "min": 3.0,
+        "max": 5.0,
+        "stdev": 1.4142,
+        "n": 2,
+    }
+    assert draft["judge"]["usage"]["calls"] == 2
+    assert data["variants"][0]["summary"]["judge_completeness"] == 4.0
