@@ -1,9 +1,21 @@
 """An OpenAI-compatible chat-completions stub for benchmarks: fixed latency, schema-valid answers.
 
 It answers ``POST /v1/chat/completions`` after ``--latency`` seconds with content that is valid for
-whatever it was asked: a ``response_format`` JSON schema (an instance is generated from the
-schema), ``json_object`` (an empty object), or a forced tool call (arguments generated from the
-tool's parameter schema). It counts calls and tokens (characters / 4, the same estimate the
+whatever it was asked:
+
+* ``response_format`` ``json_schema``: an instance generated from the schema (objects, arrays,
+  strings, numbers, enums, ``$ref``/``anyOf``). Strings are a sentence of plain prose, arrays have
+  two items, and a property named ``sources`` is ``["issue"]``, so drafter's answers pass its
+  schema *and* its template check and no re-ask is triggered (a draft costs one call per chain).
+* a forced tool call (``tools``): arguments generated the same way from the tool's parameters.
+* ``response_format`` ``json_object``: the literal ``{}``. JSON mode sends no schema, so the stub
+  cannot know the caller's fields; ``{}`` is valid JSON, which the caller can parse, but it will
+  usually fail the caller's own schema (drafter then re-asks once and falls back to TODO
+  markers). drafter only uses JSON mode when a server rejects ``json_schema``, which this stub
+  never does.
+* anything else: the text ``{}``.
+
+It counts calls and tokens (characters of all message contents / 4, the same estimate the
 benchmark uses for its reference) and serves them at ``GET /stats``; ``POST /reset`` zeroes them.
 
 Run: ``python benchmarks/stub_openai.py --port 8911 --latency 0.5``. Threads serve requests, so
@@ -25,27 +37,37 @@ def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def instance(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> Any:
+def instance(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0, name: str = "") -> Any:
     """A small value valid for ``schema`` (objects, arrays, strings, numbers, refs, anyOf)."""
+    if depth > 12:  # a recursive schema: stop (bounded output whatever the schema)
+        return None
     if "$ref" in schema:
-        return instance(defs[schema["$ref"].split("/")[-1]], defs, depth)
+        return instance(defs[schema["$ref"].split("/")[-1]], defs, depth + 1, name)
     if "anyOf" in schema:
-        return instance(schema["anyOf"][0], defs, depth)
+        return instance(schema["anyOf"][0], defs, depth + 1, name)
     if "enum" in schema:
         return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
     kind = schema.get("type", "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = schema.get("properties", {})
-        return {name: instance(sub, defs, depth + 1) for name, sub in props.items()}
+        return {key: instance(sub, defs, depth + 1, key) for key, sub in props.items()}
     if kind == "array":
-        item = instance(schema.get("items", {}), defs, depth + 1)
-        return [item, item] if depth < 4 else []
+        if name == "sources":
+            return ["issue"]
+        count = max(2, int(schema.get("minItems", 0)))
+        return [instance(schema.get("items", {}), defs, depth + 1, name) for _ in range(count)]
     if kind in ("integer", "number"):
-        return 1
+        return max(1, int(schema.get("minimum", 1)))
     if kind == "boolean":
         return True
-    title = schema.get("title", "value")
-    return f"Stub {title.lower()} text that stays within the inputs."
+    if kind == "null":
+        return None
+    title = str(schema.get("title") or name or "value").lower()
+    return f"Stub {title} text that stays within the inputs."
 
 
 class Stats:
@@ -117,6 +139,8 @@ def make_handler(latency: float, stats: Stats) -> type[BaseHTTPRequestHandler]:
             if fmt.get("type") == "json_schema":
                 schema = fmt["json_schema"]["schema"]
                 message["content"] = json.dumps(instance(schema, schema.get("$defs", {})))
+            elif fmt.get("type") == "json_object":
+                message["content"] = "{}"  # no schema was sent: see the module docstring
             elif request.get("tools"):
                 function = request["tools"][0]["function"]
                 params = function.get("parameters", {})
@@ -152,12 +176,19 @@ def make_handler(latency: float, stats: Stats) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # 16+ clients connect at once; the default backlog of 5 drops SYNs
+
+
 def serve(port: int, latency: float) -> tuple[ThreadingHTTPServer, Stats]:
-    """Start the stub in a background thread; returns the server (call ``shutdown()``) and stats."""
+    """Start the stub on 127.0.0.1 in a background thread (port 0 picks a free one).
+
+    Returns the server (stop it with ``shutdown()`` then ``server_close()``) and its stats.
+    """
     stats = Stats()
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(latency, stats))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = _Server(("127.0.0.1", port), make_handler(latency, stats))
+    threading.Thread(target=server.serve_forever, name="stub-openai", daemon=True).start()
     return server, stats
 
 
@@ -167,11 +198,13 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5)
     args = parser.parse_args()
     server, _ = serve(args.port, args.latency)
-    print(f"stub OpenAI server on http://127.0.0.1:{args.port}/v1 (latency {args.latency}s)", flush=True)
+    port = server.server_address[1]
+    print(f"stub OpenAI server on http://127.0.0.1:{port}/v1 (latency {args.latency}s)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         server.shutdown()
+        server.server_close()
 
 
 if __name__ == "__main__":

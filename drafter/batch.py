@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from drafter.context import IssueContext, Note
 from drafter.errors import DrafterError, InputError
 from drafter.outline import Outline
-from drafter.pipeline import DraftOptions, draft_async, expected_inputs_hash, prompt_versions
+from drafter.pipeline import DraftOptions, DraftResult, draft_async, expected_inputs_hash, prompt_versions
+from drafter.pricing import estimate_cost
 from drafter.sources.settings import SourceSettings
 from drafter.writer import draft_filename, inspect_target, write_draft
 
@@ -123,6 +124,9 @@ class BatchOptions:
     concurrency: int = DEFAULT_CONCURRENCY
     force: bool = False
     max_total_tokens: int | None = None
+    # --max-cost: start no new draft once the estimated USD cost (drafter.pricing) reaches it.
+    max_cost: float | None = None
+    prices: Mapping[str, tuple[float, float]] | None = None
     on_item: ItemHook | None = None
     transport: httpx.BaseTransport | None = None
 
@@ -131,6 +135,8 @@ class BatchOptions:
             raise InputError(f"--concurrency must be 1 or more, got {self.concurrency}")
         if self.max_total_tokens is not None and self.max_total_tokens < 1:
             raise InputError(f"--max-total-tokens must be 1 or more, got {self.max_total_tokens}")
+        if self.max_cost is not None and not self.max_cost > 0:
+            raise InputError(f"--max-cost must be more than 0 USD, got {self.max_cost}")
 
 
 # -- sources ---------------------------------------------------------------------------------------
@@ -238,12 +244,19 @@ class _Runner:
         self.options = options
         self.versions = prompt_versions(options.draft)
         self.tokens = 0
+        self.cost = 0.0
         self.done = 0
         self.claimed: dict[Path, str] = {}
 
     def _budget_left(self) -> bool:
+        limit, max_cost = self.options.max_total_tokens, self.options.max_cost
+        return (limit is None or self.tokens < limit) and (max_cost is None or self.cost < max_cost)
+
+    def _budget_reason(self) -> str:
         limit = self.options.max_total_tokens
-        return limit is None or self.tokens < limit
+        if limit is not None and self.tokens >= limit:
+            return f"--max-total-tokens {limit} reached before it started"
+        return f"--max-cost ${self.options.max_cost:g} reached (~${self.cost:.4f}) before it started"
 
     def _load(self, spec: str) -> IssueContext:
         from drafter.sources import load_source
@@ -254,6 +267,19 @@ class _Runner:
         return ctx.with_notes(self.options.notes) if self.options.notes else ctx
 
     async def _process(self, item: BatchItem) -> None:
+        ctx = await self._prepare(item)
+        if ctx is None:
+            return
+        options = self.options
+        if not self._budget_left():
+            item.status = "skipped-budget"
+            item.reason = self._budget_reason()
+            return
+        result = await draft_async(ctx, self.outline, options.draft)
+        await self._write(item, result)
+
+    async def _prepare(self, item: BatchItem) -> IssueContext | None:
+        """Fetch the issue and decide whether it needs drafting; ``None`` once ``item`` is settled."""
         options = self.options
         ctx = await asyncio.to_thread(self._load, item.source)
         path = options.out_dir / draft_filename(ctx)
@@ -265,19 +291,26 @@ class _Runner:
         if existing.exists and existing.edited and not options.force:
             item.status = "skipped-edited"
             item.reason = "edited by a human since drafter wrote it; pass --force to replace it"
-            return
+            return None
         wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
         if existing.exists and not existing.edited and existing.inputs_hash == wanted:
             item.status = "unchanged"
-            return
-        if not self._budget_left():
-            item.status = "skipped-budget"
-            item.reason = f"--max-total-tokens {options.max_total_tokens} reached before it started"
-            return
-        result = await draft_async(ctx, self.outline, options.draft)
+            return None
+        return ctx
+
+    async def _write(self, item: BatchItem, result: DraftResult) -> None:
+        """Write a finished draft and settle ``item`` (written, unchanged or invalid)."""
+        assert item.path is not None
         item.usage = dict(result.usage)
         self.tokens += result.usage.get("prompt_tokens", 0) + result.usage.get("completion_tokens", 0)
-        status = await asyncio.to_thread(write_draft, path, result.text, force=options.force)
+        cost = estimate_cost(
+            result.model,
+            result.usage.get("prompt_tokens", 0),
+            result.usage.get("completion_tokens", 0),
+            prices=self.options.prices,
+        )
+        self.cost += cost or 0.0
+        status = await asyncio.to_thread(write_draft, Path(item.path), result.text, force=self.options.force)
         item.findings = [finding.to_dict() for finding in result.report.findings]
         if not result.report.valid():
             item.status = "invalid"
@@ -310,42 +343,57 @@ class _Runner:
                 hint="pick a writable folder",
             ) from None
         items = [BatchItem(source=spec, key=source_key(spec, options.settings)) for spec in self.sources]
-        gate = asyncio.Semaphore(options.concurrency)
-        await asyncio.gather(*(self._one(item, gate) for item in items))
+        await self._draft_items(items)
         return BatchRun(items, time.perf_counter() - started)
+
+    async def _draft_items(self, items: list[BatchItem]) -> None:
+        """Settle every item; :mod:`drafter.openai_batch` overrides this with its staged run."""
+        gate = asyncio.Semaphore(self.options.concurrency)
+        await asyncio.gather(*(self._one(item, gate) for item in items))
 
 
 async def run_batch_async(sources: Sequence[str], outline: Outline, options: BatchOptions) -> BatchRun:
     """Draft every source (already deduplicated and sharded) under ``options``; never raises per item."""
+    return await _run_async(_Runner(sources, outline, options))
+
+
+async def _run_async(runner: _Runner) -> BatchRun:
+    options = runner.options
     if options.transport is None:
         from drafter.sources.pool import SharedTransport
 
         transport = SharedTransport(per_host=max(options.concurrency, 4))
         options.transport = transport
         try:
-            return await _Runner(sources, outline, options).run()
+            return await runner.run()
         finally:
             options.transport = None
             transport.shutdown()
-    return await _Runner(sources, outline, options).run()
+    return await runner.run()
 
 
 def run_batch(sources: Sequence[str], outline: Outline, options: BatchOptions) -> BatchRun:
     """Synchronous :func:`run_batch_async` (runs its own event loop)."""
+    return _run_sync(_Runner(sources, outline, options))
+
+
+def _run_sync(runner: _Runner) -> BatchRun:
+    options = runner.options
     try:
         out_dir_ok = not options.out_dir.exists() or options.out_dir.is_dir()
     except OSError:
         out_dir_ok = False
     if not out_dir_ok:
         raise InputError(f"--out-dir {options.out_dir} is not a folder", hint="pick a folder for the drafts")
-    return asyncio.run(_owned_loop(sources, outline, options))
+    return asyncio.run(_owned_loop(runner))
 
 
-async def _owned_loop(sources: Sequence[str], outline: Outline, options: BatchOptions) -> BatchRun:
+async def _owned_loop(runner: _Runner) -> BatchRun:
+    options = runner.options
     # Fetches run in threads (asyncio.to_thread); give them one per slot, since the default pool
     # has cpu_count + 4 threads, which would cap a --concurrency 16 batch on a 2-core runner.
     # asyncio.run shuts this executor down when the loop closes.
     workers = max(options.concurrency + 1, 4)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drafter-batch")
     asyncio.get_running_loop().set_default_executor(executor)
-    return await run_batch_async(sources, outline, options)
+    return await _run_async(runner)

@@ -95,28 +95,54 @@ def _section_model(key: str, section: Section) -> type[BaseModel]:
     return create_model(f"{key.title().replace('_', '')}Section", **fields)
 
 
+def section_shape(section: Section) -> str:
+    """The JSON value expected for one section, compactly: ``{"text": "markdown", ...}``."""
+    shape: dict[str, Any] = {"text": "markdown"}
+    if section.list_expected:
+        shape["items"] = ["..."]
+    if section.tables:
+        shape["rows"] = [{_ident(c): c for c in section.tables[0].columns}]
+    if section.fences:
+        shape["blocks"] = [f.label or f.info or "block" for f in section.fences]
+    shape["sources"] = ["issue"]
+    return json.dumps(shape, ensure_ascii=False)
+
+
 def answer_shape(spec: ChainSpec) -> str:
     """A compact example of the expected JSON answer, one line per section.
 
     The full JSON schema goes to the server as ``response_format``; repeating it in the prompt
     would double the prompt's size, so the prompt shows the shape instead.
     """
-    lines = []
-    for key, section in spec.sections.items():
-        shape: dict[str, Any] = {"text": "markdown"}
-        if section.list_expected:
-            shape["items"] = ["..."]
-        if section.tables:
-            shape["rows"] = [{_ident(c): c for c in section.tables[0].columns}]
-        if section.fences:
-            shape["blocks"] = [f.label or f.info or "block" for f in section.fences]
-        shape["sources"] = ["issue"]
-        lines.append(f"  {json.dumps(key)}: {json.dumps(shape, ensure_ascii=False)}")
+    lines = [f"  {json.dumps(key)}: {section_shape(section)}" for key, section in spec.sections.items()]
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
+_SCHEMAS: dict[tuple[Any, ...], tuple[type[BaseModel], ChainSpec]] = {}
+
+
 def chain_schema(spec: ChainSpec) -> type[BaseModel]:
-    """The pydantic model of one chain's answer: one field per section."""
+    """The pydantic model of one chain's answer: one field per section.
+
+    Cached per chain of a loaded template (outlines are cached, so a batch drafts every issue with
+    the same section objects): building the models with ``create_model`` costs milliseconds, and
+    a reused class also lets :class:`ModelHandle` reuse its structured-output runnable.
+    """
+    key = (spec.name, tuple((name, id(section)) for name, section in spec.sections.items()))
+    hit = _SCHEMAS.get(key)
+    # The cached spec holds its sections, so their ids cannot be reused while the entry exists.
+    if hit is not None:
+        cached = hit[1].sections.values()
+        if all(a is b for a, b in zip(cached, spec.sections.values(), strict=True)):
+            return hit[0]
+    model = _build_chain_schema(spec)
+    if len(_SCHEMAS) >= 64:
+        _SCHEMAS.clear()
+    _SCHEMAS[key] = (model, spec)
+    return model
+
+
+def _build_chain_schema(spec: ChainSpec) -> type[BaseModel]:
     fields: dict[str, Any] = {
         key: (_section_model(key, section), Field(description=section.heading))
         for key, section in spec.sections.items()
@@ -146,8 +172,8 @@ def _attr(text: str) -> str:
     )
 
 
-COMPACT_BODY = 1500
-COMPACT_COMMENT = 240
+COMPACT_BODY = 600
+COMPACT_COMMENT = 120
 
 
 def _clip(text: str, limit: int) -> str:
@@ -197,18 +223,17 @@ def inputs_block(ctx: IssueContext, *, compact: bool = False) -> str:
 
 
 def _instructions(section: Section) -> list[str]:
+    """The template's guidance for one section, plus what its shape alone does not say."""
     lines = list(section.guidance) + [c for c in section.comments if len(c) < 600][:2]
     if section.list_expected:
-        lines.append("Give the content as list items.")
-    if section.tables:
-        lines.append("Give table rows with the columns " + " | ".join(section.tables[0].columns) + ".")
+        lines.append("Use list items.")
     for fence in section.fences:
         kind = f"a {fence.info} block" if fence.info else "an ASCII diagram block"
         lines.append(f"Give {kind}" + (f" for '{fence.label}'" if fence.label else "") + " in `blocks`.")
     if section.body and not section.guidance:
         example = " ".join(section.body.split())[:200]
-        lines.append(f"The template shows this shape: {example}")
-    return lines or ["Write this section's content."]
+        lines.append(f"Template example: {example}")
+    return lines
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -274,22 +299,47 @@ class ModelHandle:
     def __init__(self, chat: BaseChatModel, name: str) -> None:
         self.chat = chat
         self.name = name
+        # Called once per model call with a dict (chain, messages, response, usage, latency_s,
+        # retry, error); ``--trace`` and ``--verbose`` set it. See drafter.trace.
+        self.tracer: Callable[[dict[str, Any]], None] | None = None
 
     def structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
         return self.chat | RunnableLambda(_parser(schema))
+
+    def _structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
+        """:meth:`structured`, built once per schema (and per structured-output method, for
+        handles that switch methods): langchain converts the schema to a tool definition each
+        time ``with_structured_output`` is called, which is most of a call's CPU time."""
+        key = (schema, getattr(self, "method_index", None))
+        cache: dict[Any, Runnable[Any, dict[str, Any]]] = self.__dict__.setdefault("_runnables", {})
+        runnable = cache.get(key)
+        if runnable is None:
+            runnable = cache[key] = self.structured(schema)
+        return runnable
 
     def translate(self, exc: Exception) -> DrafterError:
         return ProviderError(
             f"model '{self.name}' failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         )
 
-    async def ask(self, messages: Sequence[BaseMessage], schema: type[BaseModel]) -> Reply:
+    async def ask(
+        self,
+        messages: Sequence[BaseMessage],
+        schema: type[BaseModel],
+        *,
+        chain: str = "",
+        retry: bool = False,
+    ) -> Reply:
+        """One model call for one JSON answer; every model call of drafter goes through here."""
+        started = time.perf_counter()
         try:
-            out = await self.structured(schema).ainvoke(list(messages))
-        except DrafterError:
-            raise
+            out = await self._structured(schema).ainvoke(list(messages))
         except Exception as exc:
-            raise self.translate(exc) from exc
+            failure = exc if isinstance(exc, DrafterError) else self.translate(exc)
+            self._trace(chain, messages, "", Usage(), started, retry, str(failure))
+            if failure is exc:
+                raise
+            raise failure from exc
         raw = out.get("raw")
         usage = Usage(calls=1)
         text = ""
@@ -306,13 +356,48 @@ class ModelHandle:
             error = "the answer was empty or not a JSON object"
         if isinstance(parsed, BaseModel) and not isinstance(parsed, schema):
             parsed = schema.model_validate(parsed.model_dump())
-        return Reply(
+        reply = Reply(
             parsed if error is None else None, text, None if error is None else _one_line(error), usage
+        )
+        self._trace(chain, messages, text, usage, started, retry, reply.error)
+        return reply
+
+    def _trace(
+        self,
+        chain: str,
+        messages: Sequence[BaseMessage],
+        response: str,
+        usage: Usage,
+        started: float,
+        retry: bool,
+        error: str | None,
+    ) -> None:
+        if self.tracer is None:
+            return
+        self.tracer(
+            {
+                "model": self.name,
+                "chain": chain,
+                "retry": retry,
+                "latency_s": round(time.perf_counter() - started, 3),
+                "messages": [{"role": m.type, "content": m.content} for m in messages],
+                "response": response,
+                "usage": usage.to_dict(),
+                "error": error,
+            }
         )
 
 
 def _one_line(error: object) -> str:
     return " ".join(str(error).split())[:600]
+
+
+def reply_from_text(text: str, schema: type[BaseModel], usage: Usage) -> Reply:
+    """A :class:`Reply` from an answer's text obtained outside a handle (the OpenAI Batch API)."""
+    parsed = _parser(schema)(AIMessage(text))
+    error = parsed["parsing_error"]
+    value = parsed["parsed"] if error is None else None
+    return Reply(value, text, None if error is None else _one_line(error), usage)
 
 
 @dataclass
@@ -398,7 +483,7 @@ class Drafter:
         usage = Usage()
         if self.handle is None:
             raise ProviderError("no model to ask", hint="pass --model")
-        reply = await self.handle.ask(messages, schema)
+        reply = await self.handle.ask(messages, schema, chain=spec.name)
         usage.add(reply.usage)
         if reply.error is not None:
             retry = [
@@ -409,8 +494,12 @@ class Drafter:
                     "Answer again with only one JSON object that matches the schema."
                 ),
             ]
-            reply = await self.handle.ask(retry, schema)
+            reply = await self.handle.ask(retry, schema, chain=spec.name, retry=True)
             usage.add(reply.usage)
+        return self.chain_result(spec, reply, usage, started)
+
+    def chain_result(self, spec: ChainSpec, reply: Reply, usage: Usage, started: float) -> ChainResult:
+        """One chain's sections from its final answer; a missing or unusable section is a TODO."""
         result = ChainResult(spec.name, {}, usage)
         for key, section in spec.sections.items():
             value = getattr(reply.parsed, key, None) if reply.parsed is not None else None

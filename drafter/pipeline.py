@@ -155,10 +155,8 @@ async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions
     """Draft one issue in memory (no file is written)."""
     started = time.perf_counter()
     prompts = Prompts(extra=options.prompts_dir)
-    prompt_versions = prompts.versions(PROMPT_NAMES)
     meta = Meta(author=options.author or "TODO(drafter): author", date=today())
     offline = options.model.provider == OFFLINE and options.handle is None
-    model_name = OFFLINE if offline else (options.handle.name if options.handle else options.model.spec)
     usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
     fallbacks: list[str] = []
     replaced: list[str] = []
@@ -169,6 +167,38 @@ async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions
             ctx, outline, options, prompts, meta
         )
         usage = chain_usage.to_dict()
+    result = assemble_draft(
+        ctx, outline, options, contents, usage=usage, fallbacks=fallbacks, replaced=replaced, meta=meta
+    )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def assemble_draft(
+    ctx: IssueContext,
+    outline: Outline,
+    options: DraftOptions,
+    contents: dict[str, SectionContent],
+    *,
+    usage: dict[str, int] | None = None,
+    fallbacks: list[str] | None = None,
+    replaced: list[str] | None = None,
+    meta: Meta | None = None,
+) -> DraftResult:
+    """Render, validate and stamp drafted sections: what :func:`draft_async` does after drafting.
+
+    ``drafter batch --via openai-batch`` drafts the sections through the OpenAI Batch API and
+    finishes each draft here, so its files are the same as the direct path's.
+    """
+    started = time.perf_counter()
+    prompt_versions = Prompts(extra=options.prompts_dir).versions(PROMPT_NAMES)
+    if meta is None:
+        meta = Meta(author=options.author or "TODO(drafter): author", date=today())
+    offline = options.model.provider == OFFLINE and options.handle is None
+    model_name = draft_model_name(options)
+    usage = usage if usage is not None else {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    fallbacks = fallbacks if fallbacks is not None else []
+    replaced = replaced if replaced is not None else []
     text, bodies = render_document(outline, ctx, contents, meta, notice=OFFLINE_NOTICE if offline else None)
     section_sources = {sid: c.sources for sid, c in contents.items() if c.sources}
     text = text.rstrip("\n") + "\n\n" + render_sources(ctx, section_sources) + "\n"

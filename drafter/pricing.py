@@ -1,4 +1,4 @@
-"""Rough model prices, for the cost column of ``drafter eval``.
+"""Rough model prices, for the cost column of ``drafter eval`` and the cost line of drafts and batches.
 
 The prices are estimates in USD per one million tokens (input, output), copied from the vendor's
 public price list at the time of writing; they change, and gateways or discounts change them again.
@@ -9,6 +9,7 @@ not listed have no estimate (``None``), which the report shows as "n/a" rather t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 # USD per 1M tokens: (input, output). Estimates; override in config.
 PRICES: dict[str, tuple[float, float]] = {
@@ -24,25 +25,37 @@ PRICES: dict[str, tuple[float, float]] = {
 _SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4}|latest)")
 
 
-def price_of(model_spec: str) -> tuple[float, float] | None:
-    """The ``(input, output)`` price per 1M tokens of ``openai:NAME`` or ``NAME``, if known."""
+def price_of(
+    model_spec: str, prices: Mapping[str, tuple[float, float]] | None = None
+) -> tuple[float, float] | None:
+    """The ``(input, output)`` price per 1M tokens of ``openai:NAME`` or ``NAME``, if known.
+
+    ``prices`` (the config's ``prices`` table) is consulted before, and wins over, :data:`PRICES`.
+    """
     provider, sep, name = model_spec.strip().partition(":")
     if not sep:
         provider, name = "openai", provider
     if provider != "openai" or not name:
         return None
     name = name.lower()
-    if name in PRICES:
-        return PRICES[name]
-    for base in sorted(PRICES, key=len, reverse=True):
+    table = {**PRICES, **{k.lower(): v for k, v in (prices or {}).items()}}
+    if name in table:
+        return table[name]
+    for base in sorted(table, key=len, reverse=True):
         if name.startswith(base) and _SNAPSHOT.fullmatch(name[len(base) :]):
-            return PRICES[base]
+            return table[base]
     return None
 
 
-def estimate_cost(model_spec: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+def estimate_cost(
+    model_spec: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    *,
+    prices: Mapping[str, tuple[float, float]] | None = None,
+) -> float | None:
     """Estimated USD cost of the given token counts, or ``None`` for offline/unknown models."""
-    price = price_of(model_spec)
+    price = price_of(model_spec, prices)
     if price is None:
         return None
     return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000

@@ -14,12 +14,15 @@ to function calling, on servers that reject it (llama-cpp-python, older vLLM). T
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
+    from pydantic import BaseModel as PydanticModel
+
+    from drafter.chains import Reply
 
 from drafter.errors import ConfigError, DrafterError, ProviderError
 
@@ -102,7 +105,7 @@ def build_handle(choice: ModelChoice) -> Any:
     from langchain_openai import ChatOpenAI
     from pydantic import BaseModel, SecretStr
 
-    from drafter.chains import ModelHandle, Reply
+    from drafter.chains import ModelHandle
 
     kwargs: dict[str, Any] = {
         "model": choice.name,
@@ -114,7 +117,10 @@ def build_handle(choice: ModelChoice) -> Any:
     if choice.base_url:
         kwargs["base_url"] = choice.base_url
     if choice.max_tokens:
-        kwargs["max_tokens"] = choice.max_tokens
+        kwargs["max_tokens"] = choice.max_tokens  # sent as max_completion_tokens
+        if choice.base_url and "api.openai.com" not in choice.base_url:
+            # llama.cpp, Ollama and older vLLM only honour the classic field.
+            kwargs["extra_body"] = {"max_tokens": choice.max_tokens}
     chat = ChatOpenAI(**kwargs)
 
     # Errors with which servers reject a response_format they do not support (llama-cpp-python
@@ -136,11 +142,21 @@ def build_handle(choice: ModelChoice) -> Any:
             runnable = self.chat.with_structured_output(schema, method=method, include_raw=True)
             return cast("Runnable[Any, dict[str, Any]]", runnable)
 
-        async def ask(self, messages: Sequence[BaseMessage], schema: type[BaseModel]) -> Reply:
+        async def ask(
+            self,
+            messages: Sequence[BaseMessage],
+            schema: type[BaseModel],
+            *,
+            chain: str = "",
+            retry: bool = False,
+        ) -> Reply:
             while True:
                 try:
-                    return await super().ask(messages, schema)
+                    return await super().ask(messages, schema, chain=chain, retry=retry)
                 except ProviderError as exc:
+                    unusable = _unusable_answer(exc.__cause__)
+                    if unusable is not None:  # the call worked; its answer goes to the schema retry
+                        return unusable
                     last = self.method_index + 1 >= len(self.methods)
                     if last or not isinstance(exc.__cause__, format_rejections):
                         raise
@@ -177,3 +193,135 @@ def build_handle(choice: ModelChoice) -> Any:
             return super().translate(exc)
 
     return OpenAIHandle(chat, choice.spec)
+
+
+def _unusable_answer(cause: BaseException | None) -> Reply | None:
+    """A failed :class:`Reply` for an answer the SDK could not parse, else ``None``.
+
+    With native structured output the SDK parses the answer itself and raises on JSON that is cut
+    off or does not fit the schema, and on ``finish_reason`` ``length``/``content_filter``. Those
+    are bad answers, not failed calls: the chain re-asks once with the error, then falls back to
+    TODO markers, as it does for every other model.
+    """
+    import openai
+    from pydantic import ValidationError
+
+    from drafter.chains import Reply, Usage
+
+    usage = Usage(calls=1)
+    if isinstance(cause, openai.LengthFinishReasonError | openai.ContentFilterFinishReasonError):
+        completion = getattr(cause, "completion", None)
+        raw = ""
+        if completion is not None:
+            if completion.usage is not None:
+                usage.prompt_tokens = completion.usage.prompt_tokens
+                usage.completion_tokens = completion.usage.completion_tokens
+            raw = (completion.choices[0].message.content or "") if completion.choices else ""
+        why = "length" if isinstance(cause, openai.LengthFinishReasonError) else "content_filter"
+        error = f"the answer was cut off (finish_reason: {why}); give a shorter answer"
+        return Reply(None, raw, error, usage)
+    if isinstance(cause, ValidationError):
+        errors = cause.errors()
+        value = errors[0].get("input") if errors else None
+        raw = value if isinstance(value, str) else ""
+        message = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in errors[:5])
+        return Reply(None, raw, " ".join(message.split())[:600], usage)
+    return None
+
+
+# -- OpenAI Batch API (``drafter batch --via openai-batch``) ---------------------------------------
+BATCH_ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+BATCH_TEMPERATURE = 0.2  # the same as build_handle's ChatOpenAI
+_T = TypeVar("_T")
+
+
+def chat_request_body(
+    choice: ModelChoice, messages: Sequence[BaseMessage], schema: type[PydanticModel]
+) -> dict[str, Any]:
+    """The chat-completions request one chain would send, as a Batch API input line's ``body``.
+
+    It asks for the same ``json_schema`` structured output as :func:`build_handle` (not strict:
+    drafter's schemas leave ``additionalProperties`` open) with the same temperature and limit.
+    """
+    from langchain_core.messages import convert_to_openai_messages
+
+    body: dict[str, Any] = {
+        "model": choice.name,
+        "messages": convert_to_openai_messages(list(messages)),
+        "temperature": BATCH_TEMPERATURE,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False},
+        },
+    }
+    if choice.max_tokens:
+        body["max_completion_tokens"] = choice.max_tokens
+        if choice.base_url and "api.openai.com" not in choice.base_url:
+            body["max_tokens"] = choice.max_tokens
+    return body
+
+
+class OpenAIBatches:
+    """The Files and Batches calls of ``--via openai-batch``; SDK errors become one-line errors."""
+
+    def __init__(self, choice: ModelChoice) -> None:
+        import openai
+
+        self.where = f" at {choice.base_url}" if choice.base_url else ""
+        self.client = openai.OpenAI(
+            api_key=choice.api_key or "not-needed",
+            base_url=choice.base_url,
+            timeout=choice.timeout,
+            max_retries=choice.max_retries,
+        )
+
+    def upload(self, name: str, data: bytes) -> str:
+        """Upload a JSONL input file (purpose ``batch``); returns its file id."""
+        return self._call(
+            "uploading the requests",
+            lambda: self.client.files.create(file=(name, data, "application/jsonl"), purpose="batch").id,
+        )
+
+    def create(self, file_id: str, metadata: dict[str, str]) -> dict[str, Any]:
+        """Create a chat-completions batch over an uploaded file, within the 24 h window."""
+        return self._call(
+            "creating the batch",
+            lambda: self.client.batches.create(
+                input_file_id=file_id, endpoint=BATCH_ENDPOINT, completion_window="24h", metadata=metadata
+            ).model_dump(),
+        )
+
+    def retrieve(self, batch_id: str) -> dict[str, Any]:
+        """The batch object: ``status``, ``request_counts``, ``output_file_id``, ``errors``, ..."""
+        return self._call(
+            f"checking batch {batch_id}", lambda: self.client.batches.retrieve(batch_id).model_dump()
+        )
+
+    def content(self, file_id: str) -> str:
+        """The text of an output or error file."""
+        return self._call(f"downloading file {file_id}", lambda: self.client.files.content(file_id).text)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _call(self, action: str, call: Callable[[], _T]) -> _T:
+        import openai
+
+        try:
+            return call()
+        except openai.AuthenticationError:
+            raise ProviderError(
+                f"the OpenAI Batch API{self.where} rejected the API key (401) while {action}",
+                hint="check OPENAI_API_KEY",
+            ) from None
+        except openai.APIConnectionError:
+            raise ProviderError(
+                f"cannot connect to the OpenAI Batch API{self.where} while {action}",
+                hint="check OPENAI_BASE_URL and your network; re-run the same command to resume",
+            ) from None
+        except openai.APIStatusError as exc:
+            detail = " ".join(str(exc.message).split())[:200]
+            raise ProviderError(
+                f"the OpenAI Batch API{self.where} answered HTTP {exc.status_code} while {action}: {detail}",
+                hint="re-run the same command to resume",
+            ) from None

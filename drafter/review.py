@@ -285,7 +285,7 @@ async def _ask(
     }
     messages = [SystemMessage(prompts.render("system")), HumanMessage(prompts.render("review", **variables))]
     usage = Usage()
-    reply = await handle.ask(messages, ReviewAnswer)
+    reply = await handle.ask(messages, ReviewAnswer, chain="review")
     usage.add(reply.usage)
     if reply.error is not None:
         retry = [
@@ -295,7 +295,7 @@ async def _ask(
                 f"That answer does not match the JSON schema: {reply.error}. Answer again with only the JSON object."
             ),
         ]
-        reply = await handle.ask(retry, ReviewAnswer)
+        reply = await handle.ask(retry, ReviewAnswer, chain="review", retry=True)
         usage.add(reply.usage)
     if not isinstance(reply.parsed, ReviewAnswer):
         raise ProviderError(

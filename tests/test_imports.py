@@ -68,3 +68,42 @@ def test_commands_do_not_import_heavy_modules(tmp_path: Path, args: tuple[str, .
     imported = _imported(proc.stderr)
     assert "drafter" in imported  # the parse worked
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+def _cli_modules() -> list[str]:
+    import pkgutil
+
+    import drafter.cli
+
+    return sorted(f"drafter.cli.{m.name}" for m in pkgutil.iter_modules(drafter.cli.__path__))
+
+
+@pytest.mark.parametrize("module", _cli_modules())
+def test_no_command_module_imports_heavy_modules(tmp_path: Path, module: str) -> None:
+    """Every command module on its own, under ``-X importtime`` and by ``sys.modules``."""
+    code = (
+        f"import {module}, sys; "
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]; "
+        "print(','.join(heavy)); sys.exit(1 if heavy else 0)"
+    )
+    proc = _python("-X", "importtime", "-c", code, cwd=tmp_path)
+    assert proc.returncode == 0, f"imported by {module}: {proc.stdout.strip()} {proc.stderr[-2000:]}"
+    assert module in {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
+    assert not _imported(proc.stderr) & set(HEAVY)
+
+
+def test_every_command_help_skips_heavy_modules(tmp_path: Path) -> None:
+    """``drafter COMMAND --help`` for every registered command imports none of the model stack."""
+    listing = _python(
+        "-c",
+        "import typer.main, drafter.cli as c; print(' '.join(typer.main.get_command(c.app).commands))",
+        cwd=tmp_path,
+    )
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    commands = listing.stdout.split()
+    assert "from-issue" in commands and "batch" in commands
+    for command in commands:
+        proc = _python("-X", "importtime", "-m", "drafter", command, "--help", cwd=tmp_path)
+        assert proc.returncode == 0, f"{command}: {proc.stderr[-2000:]}"
+        heavy = _imported(proc.stderr) & set(HEAVY)
+        assert not heavy, f"drafter {command} --help imported {sorted(heavy)}"

@@ -9,6 +9,8 @@ from drafter.cli import batch as _batch  # noqa: F401
 from drafter.cli import draft as _draft  # noqa: F401
 from drafter.cli import eval as _eval  # noqa: F401
 from drafter.cli import fetch as _fetch  # noqa: F401
+from drafter.cli import project as _project  # noqa: F401
+from drafter.cli import prompts as _prompts  # noqa: F401
 from drafter.cli import review as _review  # noqa: F401
 from drafter.cli import templates as _templates  # noqa: F401
 from drafter.cli import validate as _validate  # noqa: F401  (registers commands)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import typer
@@ -20,6 +21,12 @@ from drafter.errors import EXIT_RUNTIME, DrafterError
 
 def _debug() -> bool:
     return os.environ.get("DRAFTER_DEBUG", "") not in ("", "0", "false")
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Typer's (vendored click's) ``UsageError``, except the request to show help."""
+    names = {klass.__name__ for klass in type(exc).__mro__}
+    return "UsageError" in names and "NoArgsIsHelpError" not in names
 
 
 class _Group(TyperGroup):
@@ -41,7 +48,14 @@ class _Group(TyperGroup):
             typer.echo("error: interrupted", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:
-            # Exit, Abort and usage errors belong to typer/click, which handle them themselves.
+            if _is_usage_error(exc) and not _debug():
+                # A bad flag value or unknown option: one line naming the fix, like every other error.
+                usage: Any = exc
+                where = usage.ctx.command_path if usage.ctx is not None else "drafter"
+                message = " ".join(usage.format_message().split())
+                typer.echo(f"error: {message} (see '{where} --help')", err=True)
+                raise typer.Exit(usage.exit_code) from None
+            # Exit, Abort and help requests belong to typer/click, which handle them themselves.
             if _debug() or type(exc).__module__.split(".")[0] in ("typer", "click"):
                 raise
             name = type(exc).__name__
@@ -81,18 +95,94 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+@dataclass
+class Output:
+    """How chatty this run is: set by the app-wide ``--quiet``/``--verbose`` on every invocation."""
+
+    quiet: bool = False
+    verbose: bool = False
+
+
+OUTPUT = Output()
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only results (paths, reports) and errors; no progress or notes."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also print each model call: chain, seconds and tokens."
+    ),
 ) -> None:
     """drafter: issue in, design doc out."""
+    OUTPUT.quiet = quiet
+    OUTPUT.verbose = verbose and not quiet
 
 
 def emit(text: str, *, err: bool = False) -> None:
-    """Print one block of output; the only way commands write to the terminal."""
+    """Print one block of output; the only way commands write to the terminal.
+
+    Under ``--quiet`` the informational ``drafter: ...`` lines on stderr are dropped; results on
+    stdout and error lines are always printed.
+    """
+    if err and OUTPUT.quiet and text.startswith("drafter: "):
+        return
     typer.echo(text, err=err)
+
+
+def use_colour(stream: Any) -> bool:
+    """Colours only on a terminal and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    return bool(stream.isatty()) and not os.environ.get("NO_COLOR")
+
+
+def stderr_console() -> Any:
+    """A rich console on stderr (imported lazily: rich is not needed for ``--help``)."""
+    from rich.console import Console
+
+    colour = use_colour(sys.stderr)
+    return Console(stderr=True, no_color=not colour, highlight=False)
+
+
+class LiveStatus:
+    """A spinner on stderr naming the chains being drafted, on a terminal and without ``--quiet``.
+
+    Usage::
+
+        with LiveStatus("drafting") as status:
+            options.on_event = status.update     # (chain, "running" | "done")
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.running: list[str] = []
+        self.finished: list[str] = []
+        self.status: Any = None
+        if sys.stderr.isatty() and not OUTPUT.quiet:
+            self.status = stderr_console().status(label)
+
+    def __enter__(self) -> LiveStatus:
+        if self.status is not None:
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+    def update(self, chain: str, state: str) -> None:
+        if state == "running" and chain not in self.running:
+            self.running.append(chain)
+        elif state == "done":
+            if chain in self.running:
+                self.running.remove(chain)
+            self.finished.append(chain)
+        if self.status is not None:
+            parts = [f"{c} done" for c in self.finished] + [f"{c} running" for c in self.running]
+            self.status.update(f"{self.label}: {', '.join(parts)}" if parts else self.label)
 
 
 def fail_usage(message: str) -> typer.Exit:

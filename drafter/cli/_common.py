@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from drafter.cli._app import emit
 
 if TYPE_CHECKING:
+    from drafter.config import Settings
     from drafter.context import IssueContext
 
 SOURCE_HELP = (
@@ -21,18 +24,34 @@ NOTES_FILE = typer.Option(
     [], "--notes-file", help="Read notes from a UTF-8 file, or - for stdin (repeatable)."
 )
 MAX_CONTEXT = typer.Option(
-    60_000, "--max-context", min=2_000, help="Character budget for the thread; the middle comments go first."
+    None,
+    "--max-context",
+    min=2_000,
+    help="Character budget for the thread; the middle comments go first "
+    "[env: DRAFTER_MAX_CONTEXT; config max_context; default 60000].",
+    show_default=False,
 )
 MAX_WAIT = typer.Option(
-    60.0, "--max-wait", min=0.0, help="Longest total wait, in seconds, for tracker rate limits."
+    None,
+    "--max-wait",
+    min=0.0,
+    help="Longest total wait, in seconds, for tracker rate limits "
+    "[env: DRAFTER_MAX_WAIT; config max_wait; default 60].",
+    show_default=False,
 )
 TEMPLATE = typer.Option(
     None,
     "--template",
     "-t",
-    envvar="DRAFTER_TEMPLATE",
-    help="Template name (see 'drafter templates list') or path [env: DRAFTER_TEMPLATE; default technical-design].",
-    show_envvar=False,
+    help="Template name (see 'drafter templates list') or path [env: DRAFTER_TEMPLATE; config template; "
+    "default technical-design].",
+)
+TRACE = typer.Option(
+    None,
+    "--trace",
+    help="Append one JSON line per model call (chain, messages, response, usage, latency) to this "
+    "file, secrets redacted.",
+    dir_okay=False,
 )
 MODEL = typer.Option(
     None,
@@ -46,12 +65,72 @@ BASE_URL = typer.Option(
 )
 
 
+def resolved(**flags: Any) -> Settings:
+    """The effective settings for this command: the given flags (None = not given) > env > file."""
+    from drafter.config import resolve_settings
+
+    return resolve_settings(flags, os.environ)
+
+
+def attach_tracer(handle: Any, trace: Path | None, settings: Settings) -> None:
+    """Send every model call of ``handle`` to ``--trace`` and, with ``--verbose``, to stderr."""
+    from drafter.cli._app import OUTPUT
+
+    hooks: list[Callable[[dict[str, Any]], None]] = []
+    if trace is not None:
+        from drafter.trace import Tracer
+
+        hooks.append(Tracer(trace, settings.secret_values()))
+    if OUTPUT.verbose:
+        hooks.append(_verbose_call)
+    if handle is None or not hooks:
+        return
+
+    def tracer(event: dict[str, Any]) -> None:
+        for hook in hooks:
+            hook(event)
+
+    handle.tracer = tracer
+
+
+def _verbose_call(event: dict[str, Any]) -> None:
+    usage = event.get("usage") or {}
+    retry = " (retry)" if event.get("retry") else ""
+    failed = f", failed: {event['error']}" if event.get("error") else ""
+    emit(
+        f"drafter: chain {event.get('chain') or '?'}{retry}: {event.get('latency_s', 0):.1f} s, "
+        f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens{failed}",
+        err=True,
+    )
+
+
+def cost_text(model: str, usage: dict[str, int], settings: Settings) -> str:
+    """``~$0.0012`` for a model with a known price, else ``""``."""
+    from drafter.pricing import estimate_cost
+
+    cost = estimate_cost(
+        model, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), prices=settings.prices
+    )
+    return "" if cost is None or not usage.get("calls") else f"~${cost:.4f}"
+
+
 def load_context(
-    source: str, notes: list[str], notes_file: list[str], max_context: int, max_wait: float
+    source: str,
+    notes: list[str],
+    notes_file: list[str],
+    max_context: int | None = None,
+    max_wait: float | None = None,
 ) -> IssueContext:
-    """Fetch or read SOURCE and attach the notes, reporting rate-limit waits on stderr."""
+    """Fetch or read SOURCE and attach the notes, reporting rate-limit waits on stderr.
+
+    ``max_context``/``max_wait`` left ``None`` come from the configuration (env, file, default).
+    """
     from drafter.errors import InputError
     from drafter.sources import SourceSettings, load_notes, load_source
+
+    if max_context is None or max_wait is None:
+        config = resolved(max_context=max_context, max_wait=max_wait)
+        max_context, max_wait = config.max_context, config.max_wait
 
     if source.strip() == "-" and "-" in notes_file:
         raise InputError(

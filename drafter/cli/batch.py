@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drafter.cli._app import app, emit, fail_usage
+from drafter.cli._app import OUTPUT, app, emit, fail_usage
 from drafter.cli._common import (
     BASE_URL,
     MAX_CONTEXT,
@@ -19,6 +19,10 @@ from drafter.cli._common import (
     NOTES,
     NOTES_FILE,
     TEMPLATE,
+    TRACE,
+    attach_tracer,
+    cost_text,
+    resolved,
 )
 from drafter.errors import InputError
 
@@ -36,6 +40,11 @@ class IssueState(StrEnum):
     open = "open"
     closed = "closed"
     all = "all"
+
+
+class Via(StrEnum):
+    direct = "direct"
+    openai_batch = "openai-batch"
 
 
 def _collect(
@@ -142,21 +151,28 @@ def batch(
     label: str | None = typer.Option(None, "--label", help="With --repo: the label that marks issues."),
     state: IssueState = typer.Option(IssueState.open, "--state", help="With --repo: open, closed or all."),
     include_prs: bool = typer.Option(False, "--include-prs", help="With --repo: also draft pull requests."),
-    out_dir: Path = typer.Option(
-        Path("docs/design"),
+    out_dir: Path | None = typer.Option(
+        None,
         "--out-dir",
-        envvar="DRAFTER_OUT_DIR",
-        help="Folder for the drafts [env: DRAFTER_OUT_DIR].",
-        show_envvar=False,
+        help="Folder for the drafts [env: DRAFTER_OUT_DIR; config out_dir; default docs/design].",
+        show_default=False,
     ),
-    concurrency: int = typer.Option(4, "--concurrency", "-j", help="Issues drafted at the same time."),
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        "-j",
+        help="Issues drafted at the same time [env: DRAFTER_CONCURRENCY; config concurrency; default 4].",
+        show_default=False,
+    ),
     notes: list[str] = NOTES,
     notes_file: list[str] = NOTES_FILE,
     template: str | None = TEMPLATE,
     model: str | None = MODEL,
     base_url: str | None = BASE_URL,
     author: str | None = typer.Option(
-        None, "--author", help="Author for the header [default: git config user.name]."
+        None,
+        "--author",
+        help="Author for the header [env: DRAFTER_AUTHOR; config author; default: git config user.name].",
     ),
     shard: str | None = typer.Option(
         None, "--shard", help="K/N: draft only this job's share (stable hash) of the sources."
@@ -167,9 +183,27 @@ def batch(
     max_total_tokens: int | None = typer.Option(
         None, "--max-total-tokens", help="Start no new draft once this many tokens were used."
     ),
+    max_cost: float | None = typer.Option(
+        None,
+        "--max-cost",
+        help="USD: start no new draft once the estimated cost reached this (needs a priced model).",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite drafts even if a human edited them."),
-    max_context: int = MAX_CONTEXT,
-    max_wait: float = MAX_WAIT,
+    max_context: int | None = MAX_CONTEXT,
+    max_wait: float | None = MAX_WAIT,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print each issue's prompts and schemas; call no model, write nothing."
+    ),
+    trace: Path | None = TRACE,
+    via: Via = typer.Option(
+        Via.direct,
+        "--via",
+        help="direct: call the model per issue; openai-batch: submit the section requests through the "
+        "OpenAI Batch API (about half the price, up to 24 h per stage; re-run to resume).",
+    ),
+    poll_interval: float = typer.Option(
+        30.0, "--poll-interval", help="With --via openai-batch: seconds between batch status checks."
+    ),
 ) -> None:
     """Draft every issue given (arguments, --from-file, or --repo --label) into --out-dir.
 
@@ -178,10 +212,23 @@ def batch(
     when every issue is written, unchanged or skipped-edited; 1 otherwise; 2 on usage errors.
     """
     sources = sources or []
+    config = resolved(
+        model=model,
+        template=template,
+        out_dir=out_dir,
+        base_url=base_url,
+        author=author,
+        concurrency=concurrency,
+        max_context=max_context,
+        max_wait=max_wait,
+    )
+    out_dir, concurrency = config.out_dir, config.concurrency
     if concurrency < 1:
         raise fail_usage(f"--concurrency must be 1 or more, got {concurrency}")
     if max_total_tokens is not None and max_total_tokens < 1:
         raise fail_usage(f"--max-total-tokens must be 1 or more, got {max_total_tokens}")
+    if max_cost is not None and not max_cost > 0:
+        raise fail_usage(f"--max-cost must be more than 0 USD, got {max_cost}")
     if (repo is None) != (label is None):
         raise fail_usage("--repo and --label go together (draft the issues of REPO carrying LABEL)")
     if not sources and not from_file and repo is None:
@@ -200,12 +247,27 @@ def batch(
     from drafter.sources import SourceSettings, load_notes
 
     shard_range = parse_shard(shard) if shard is not None else None
-    choice = resolve_model(model, os.environ, base_url=base_url)
-    outline = load_outline(template)
+    choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
+    if via is Via.openai_batch and not dry_run:
+        if choice.provider == OFFLINE:
+            raise fail_usage("--via openai-batch needs an OpenAI model (--model openai:NAME, OPENAI_API_KEY)")
+        if max_total_tokens is not None or max_cost is not None:
+            raise fail_usage("--max-total-tokens and --max-cost do not apply to --via openai-batch")
+        if not 0 <= poll_interval <= 3600:
+            raise fail_usage(f"--poll-interval must be between 0 and 3600 seconds, got {poll_interval:g}")
+    outline = load_outline(config.template)
+    if max_cost is not None and not dry_run:
+        from drafter.pricing import price_of
+
+        if price_of(choice.spec, config.prices) is None:
+            raise fail_usage(
+                f"--max-cost needs a model with a known price, and {choice.spec} has none; "
+                'add it to the config, e.g. [tool.drafter.prices] "NAME" = [input, output] USD per 1M tokens'
+            )
     settings = SourceSettings.from_env(
         os.environ,
-        max_context=max_context,
-        max_wait=max_wait,
+        max_context=config.max_context,
+        max_wait=config.max_wait,
         notify=lambda message: emit(f"drafter: {message}", err=True),
     )
     team_notes = load_notes(notes, notes_file)
@@ -214,22 +276,36 @@ def batch(
         shard_range,
         settings,
     )
+    if dry_run:
+        _dry_run(wanted, outline, choice.spec, settings, team_notes)
+        return
     if choice.defaulted and choice.provider == OFFLINE:
         emit("drafter: no model configured (set OPENAI_API_KEY or --model); writing offline drafts", err=True)
     handle = None if choice.provider == OFFLINE else build_handle(choice)
-    interactive = sys.stderr.isatty()
+    attach_tracer(handle, trace, config)
+    interactive = sys.stderr.isatty() and not OUTPUT.quiet
     with _Progress(len(wanted), interactive) as progress:
         options = BatchOptions(
             out_dir=out_dir,
-            draft=DraftOptions(model=choice, handle=handle, author=author or git_author()),
+            draft=DraftOptions(model=choice, handle=handle, author=config.author or git_author()),
             settings=settings,
             notes=team_notes,
             concurrency=concurrency,
             force=force,
             max_total_tokens=max_total_tokens,
+            max_cost=max_cost,
+            prices=config.prices,
             on_item=progress,
         )
-        run = run_batch(wanted, outline, options)
+        if via is Via.openai_batch:
+            from drafter.openai_batch import StagedOptions, run_openai_batch
+
+            staged = StagedOptions(
+                poll_interval, on_event=lambda message: emit(f"drafter: {message}", err=True)
+            )
+            run = run_openai_batch(wanted, outline, options, staged)
+        else:
+            run = run_batch(wanted, outline, options)
     _reports(run, report, junit, summary)
     for item in run.items:
         if item.status in ("written", "invalid") and item.path:
@@ -240,9 +316,23 @@ def batch(
         for name in ("written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed")
         if totals[name]
     )
+    cost = cost_text(handle.name if handle is not None else choice.spec, totals, config)
     emit(
         f"drafter: batch of {totals['items']} done in {totals['seconds']:.1f} s ({counts or 'nothing to do'}); "
-        f"{totals['calls']} model calls, {totals['prompt_tokens']}+{totals['completion_tokens']} tokens",
+        f"{totals['calls']} model calls, {totals['prompt_tokens']}+{totals['completion_tokens']} tokens"
+        + (f", {cost} estimated" if cost else ""),
         err=True,
     )
     raise typer.Exit(run.exit_code())
+
+
+def _dry_run(wanted: list[str], outline: Any, model: str, settings: Any, notes: Any) -> None:
+    """``batch --dry-run``: each issue's prompts, as ``from-issue --dry-run`` prints them; no model call."""
+    from drafter.cli.draft import DraftFormat, _print_dry_run
+    from drafter.sources import load_source
+
+    for spec in wanted:
+        ctx = load_source(spec, settings)
+        emit(f"########## {spec}")
+        _print_dry_run(ctx.with_notes(notes) if notes else ctx, outline, model, DraftFormat.text)
+    emit(f"drafter: dry run of {len(wanted)} issue(s); no model called, nothing written", err=True)

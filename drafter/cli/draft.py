@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drafter.cli._app import app, emit
+from drafter.cli._app import LiveStatus, app, emit
 from drafter.cli._common import (
     BASE_URL,
     MAX_CONTEXT,
@@ -20,7 +20,11 @@ from drafter.cli._common import (
     NOTES_FILE,
     SOURCE_HELP,
     TEMPLATE,
+    TRACE,
+    attach_tracer,
+    cost_text,
     load_context,
+    resolved,
 )
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
@@ -54,15 +58,17 @@ def from_issue(
     model: str | None = MODEL,
     base_url: str | None = BASE_URL,
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the draft to this file."),
-    out_dir: Path = typer.Option(
-        Path("docs/design"),
+    out_dir: Path | None = typer.Option(
+        None,
         "--out-dir",
-        envvar="DRAFTER_OUT_DIR",
-        help="Folder for the draft, named <tracker>-<owner>-<repo>-<number>-<slug>.md [env: DRAFTER_OUT_DIR].",
-        show_envvar=False,
+        help="Folder for the draft, named <tracker>-<owner>-<repo>-<number>-<slug>.md "
+        "[env: DRAFTER_OUT_DIR; config out_dir; default docs/design].",
+        show_default=False,
     ),
     author: str | None = typer.Option(
-        None, "--author", help="Author for the header [default: git config user.name]."
+        None,
+        "--author",
+        help="Author for the header [env: DRAFTER_AUTHOR; config author; default: git config user.name].",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite a draft even if a human edited it."),
     fmt: DraftFormat = typer.Option(DraftFormat.text, "--format", "-f", help="text, or json for machines."),
@@ -72,6 +78,10 @@ def from_issue(
         False,
         "--dry-run",
         help="Print the exact prompts and output schemas with token estimates; call no model.",
+    ),
+    trace: Path | None = TRACE,
+    edit: bool = typer.Option(
+        False, "--edit", help="Open the written draft in $VISUAL or $EDITOR when done."
     ),
 ) -> None:
     """Draft a design doc from an issue, validate it against the template, and write it.
@@ -87,9 +97,20 @@ def from_issue(
 
     if out is not None and out.is_dir():
         raise InputError(f"--out {out} is a directory", hint="use --out-dir for a folder, or name a file")
-    choice = resolve_model(model, os.environ, base_url=base_url)
-    outline = load_outline(template)
-    ctx = load_context(source, notes, notes_file, max_context, max_wait)
+    settings = resolved(
+        model=model,
+        template=template,
+        out_dir=out_dir,
+        base_url=base_url,
+        author=author,
+        max_context=max_context,
+        max_wait=max_wait,
+    )
+    out_dir = settings.out_dir
+    editor = editor_command() if edit and not dry_run else None
+    choice = resolve_model(settings.model, settings.model_env(), base_url=settings.base_url)
+    outline = load_outline(settings.template)
+    ctx = load_context(source, notes, notes_file, settings.max_context, settings.max_wait)
     if dry_run:
         _print_dry_run(ctx, outline, choice.spec, fmt)
         return
@@ -98,10 +119,11 @@ def from_issue(
             "drafter: no model configured (set OPENAI_API_KEY or --model); writing an offline draft", err=True
         )
     handle = None if choice.provider == OFFLINE else build_handle(choice)
+    attach_tracer(handle, trace, settings)
     options = DraftOptions(
         model=choice,
         handle=handle,
-        author=author or git_author(),
+        author=settings.author or git_author(),
     )
     if out is None and not out_dir.exists():
         try:
@@ -113,10 +135,16 @@ def from_issue(
     path = target_path(ctx, out, out_dir)
     options.source_spec = _recorded_source(source, path)
     check_target(path, force=force)  # refuse before spending model calls
-    result = draft(ctx, outline, options)
+    with LiveStatus(f"drafting {ctx.reference or path.name}") as live:
+        if handle is not None:
+            options.on_event = live.update
+        result = draft(ctx, outline, options)
     status = write_result(result, path, force=force)
+    cost = cost_text(result.model, result.usage, settings)
     if fmt is DraftFormat.json:
-        emit(json.dumps(result_summary(result, path, status), indent=2))
+        summary = result_summary(result, path, status)
+        summary["estimated_cost_usd"] = float(cost[2:]) if cost else None
+        emit(json.dumps(summary, indent=2))
     else:
         emit(str(path))
         usage = result.usage
@@ -125,6 +153,7 @@ def from_issue(
             detail += (
                 f", {usage['calls']} calls, {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
             )
+            detail += f", {cost} estimated" if cost else ""
         errors = [f for f in result.report.findings if f.severity == "error"]
         warnings = len(result.report.findings) - len(errors)
         emit(f"drafter: {status} ({detail}); {len(errors)} errors, {warnings} warnings", err=True)
@@ -133,14 +162,50 @@ def from_issue(
                 emit(f"{path}:{finding.line}: error [{finding.rule}] {finding.message}", err=True)
         if result.fallbacks:
             emit("drafter: sections left as TODO after retries: " + ", ".join(result.fallbacks), err=True)
+    if editor is not None:
+        open_in_editor(editor, path)
     raise typer.Exit(EXIT_OK if result.report.valid() else EXIT_FINDINGS)
 
 
-def _print_dry_run(ctx: IssueContext, outline: Outline, model: str, fmt: DraftFormat) -> None:
+def editor_command() -> list[str]:
+    """``$VISUAL`` or ``$EDITOR`` split like a shell would; an InputError when neither is set."""
+    import shlex
+
+    for name in ("VISUAL", "EDITOR"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                command = shlex.split(value)
+            except ValueError as exc:
+                raise InputError(f"cannot parse ${name} {value!r}: {exc}", hint=f"fix {name}") from None
+            if command:
+                return command
+    raise InputError("--edit needs an editor", hint="set VISUAL or EDITOR, e.g. export EDITOR=vim")
+
+
+def open_in_editor(command: list[str], path: Path) -> None:
+    """Run the editor on ``path`` and wait for it; a failing editor is reported, not fatal."""
+    import subprocess
+
+    try:
+        done = subprocess.run([*command, str(path)], check=False)
+    except OSError as exc:
+        emit(f"drafter: cannot start editor {command[0]}: {exc.strerror or exc}", err=True)
+        return
+    if done.returncode != 0:
+        emit(f"drafter: editor {command[0]} exited with {done.returncode}", err=True)
+
+
+def _print_dry_run(
+    ctx: IssueContext, outline: Outline, model: str, fmt: DraftFormat, chains: set[str] | None = None
+) -> None:
+    """Print what each chain (or only ``chains``) would send; shared by from-issue, batch and redraft."""
     from drafter.chains import Drafter
     from drafter.prompts import Prompts
 
     plans = Drafter(outline, ctx, None, Prompts()).dry_run()
+    if chains is not None:
+        plans = [p for p in plans if p["chain"] in chains]
     if fmt is DraftFormat.json:
         emit(json.dumps({"model": model, "chains": plans}, indent=2, ensure_ascii=False))
         return

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from drafter.cli._app import app, emit
-from drafter.cli._common import BASE_URL, MAX_CONTEXT, MAX_WAIT, TEMPLATE
+from drafter.cli._common import BASE_URL, MAX_CONTEXT, MAX_WAIT, TEMPLATE, TRACE, attach_tracer, resolved
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 
@@ -75,8 +75,9 @@ def eval_command(
         [], "--threshold", help="METRIC=VALUE: override a metric's regression threshold (repeatable)."
     ),
     base_url: str | None = BASE_URL,
-    max_context: int = MAX_CONTEXT,
-    max_wait: float = MAX_WAIT,
+    max_context: int | None = MAX_CONTEXT,
+    max_wait: float | None = MAX_WAIT,
+    trace: Path | None = TRACE,
 ) -> None:
     """Draft a set of issues with each model and prompt folder, score the drafts, compare the variants.
 
@@ -99,7 +100,7 @@ def eval_command(
         unmatched_variants,
     )
     from drafter.outline import load_outline
-    from drafter.providers import OFFLINE, build_handle, resolve_model
+    from drafter.providers import OFFLINE, ModelChoice, build_handle, resolve_model
 
     specs = list(sources or [])
     for path in from_file:
@@ -117,20 +118,30 @@ def eval_command(
             )
     limits = parse_thresholds(threshold)
     previous = load_run(baseline) if baseline is not None else None
-    choices = [resolve_model(m, os.environ, base_url=base_url) for m in model] or [
-        resolve_model(None, os.environ, base_url=base_url)
+    config = resolved(template=template, base_url=base_url, max_context=max_context, max_wait=max_wait)
+    env = config.model_env()
+    choices = [resolve_model(m, env, base_url=config.base_url) for m in model] or [
+        resolve_model(config.model, env, base_url=config.base_url)
     ]
+
+    def build(choice: ModelChoice) -> Any:
+        handle = build_handle(choice)
+        attach_tracer(handle, trace, config)
+        return handle
+
     judge_handle = None
     if judge is not None:
-        judge_choice = resolve_model(judge, os.environ, base_url=base_url)
+        judge_choice = resolve_model(judge, env, base_url=config.base_url)
         if judge_choice.provider == OFFLINE:
             raise InputError(
                 "--judge needs a language model, not offline", hint="e.g. --judge openai:gpt-4o-mini"
             )
-        judge_handle = build_handle(judge_choice)
-    outline = load_outline(template)
-    cases = [EvalCase(spec, load_context(spec, [], [], max_context, max_wait)) for spec in specs]
-    variants = make_variants(choices, list(prompts) or [None], build_handle)
+        judge_handle = build(judge_choice)
+    outline = load_outline(config.template)
+    cases = [
+        EvalCase(spec, load_context(spec, [], [], config.max_context, config.max_wait)) for spec in specs
+    ]
+    variants = make_variants(choices, list(prompts) or [None], build)
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)

@@ -29,8 +29,8 @@ def fetch(
     output_format: OutputFormat = typer.Option(
         OutputFormat.markdown, "--format", help="markdown for reading, json to save for offline runs."
     ),
-    max_context: int = MAX_CONTEXT,
-    max_wait: float = MAX_WAIT,
+    max_context: int | None = MAX_CONTEXT,
+    max_wait: float | None = MAX_WAIT,
 ) -> None:
     """Fetch an issue or pull request and print the context drafter would use."""
     from drafter.sources import render_context_markdown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,10 @@ from drafter.cli._common import (
     NOTES,
     NOTES_FILE,
     TEMPLATE,
+    TRACE,
+    attach_tracer,
     load_context,
+    resolved,
 )
 from drafter.cli.validate import _gh_escape
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
@@ -70,6 +74,16 @@ def _outline(text: str, template: str | None) -> Outline:
     return load_outline(name)
 
 
+def _explicit_template(template: str | None) -> str | None:
+    """--template or DRAFTER_TEMPLATE; a config-file template does not override a draft's own."""
+    if template is not None:
+        return template
+    from drafter.config import resolve_settings
+
+    settings = resolve_settings({}, os.environ)
+    return settings.template if settings.origin("template").startswith("env ") else None
+
+
 def recorded_source(spec: str, draft: Path) -> str:
     """A SOURCE from provenance: a local file is recorded relative to the draft's folder."""
     if spec and "://" not in spec and (draft.parent / spec).is_file():
@@ -78,7 +92,7 @@ def recorded_source(spec: str, draft: Path) -> str:
 
 
 def _inputs(
-    path: Path, text: str, source: str | None, max_context: int, max_wait: float
+    path: Path, text: str, source: str | None, max_context: int | None, max_wait: float | None
 ) -> IssueContext | None:
     from drafter.provenance import split_provenance
 
@@ -100,8 +114,9 @@ def review(
     base_url: str | None = BASE_URL,
     template: str | None = TEMPLATE,
     source: str | None = SOURCE_OVERRIDE,
-    max_context: int = MAX_CONTEXT,
-    max_wait: float = MAX_WAIT,
+    max_context: int | None = MAX_CONTEXT,
+    max_wait: float | None = MAX_WAIT,
+    trace: Path | None = TRACE,
 ) -> None:
     """Review drafts: structure, deterministic content checks, then a review chain against a rubric.
 
@@ -112,8 +127,11 @@ def review(
     from drafter.providers import OFFLINE, build_handle, resolve_model
     from drafter.review import format_markdown, format_text, review_text
 
-    choice = resolve_model(model, os.environ, base_url=base_url)
+    config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
+    choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
     handle = None if choice.provider == OFFLINE else build_handle(choice)
+    attach_tracer(handle, trace, config)
+    template = _explicit_template(template)
     reports = []
     for path in paths:
         text = _read(path)
@@ -164,8 +182,12 @@ def redraft(
     keep_edits: bool = typer.Option(
         False, "--keep-edits", help="Leave the section alone if a human edited it."
     ),
-    max_context: int = MAX_CONTEXT,
-    max_wait: float = MAX_WAIT,
+    max_context: int | None = MAX_CONTEXT,
+    max_wait: float | None = MAX_WAIT,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the prompt of the chain that owns the section; call no model."
+    ),
+    trace: Path | None = TRACE,
 ) -> None:
     """Regenerate one section from the current issue; every other section stays byte for byte.
 
@@ -173,22 +195,61 @@ def redraft(
     draft); overlapping changes get conflict markers and exit 1. Exit 0 when the section was
     regenerated, merged or kept; 2 on bad input; 3 when the model failed.
     """
-    from drafter.providers import resolve_model
+    from drafter.providers import OFFLINE, build_handle, resolve_model
     from drafter.redraft import RedraftOptions
     from drafter.redraft import redraft as run_redraft
 
-    choice = resolve_model(model, os.environ, base_url=base_url)
-    options = RedraftOptions(section=section, model=choice, keep_edits=keep_edits, source=source)
-    result = run_redraft(
-        path,
-        options,
-        lambda spec: load_context(
-            spec if source else recorded_source(spec, path), notes, notes_file, max_context, max_wait
-        ),
+    config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
+    choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
+
+    def load(spec: str) -> IssueContext:
+        where = spec if source else recorded_source(spec, path)
+        return load_context(where, notes, notes_file, config.max_context, config.max_wait)
+
+    if dry_run:
+        _redraft_dry_run(path, section, source, choice.spec, load)
+        return
+    handle = None if choice.provider == OFFLINE else build_handle(choice)
+    attach_tracer(handle, trace, config)
+    options = RedraftOptions(
+        section=section, model=choice, handle=handle, keep_edits=keep_edits, source=source
     )
+    result = run_redraft(path, options, load)
     emit(str(path))
+    usage = result.usage
+    if usage.get("calls"):
+        from drafter.cli._common import cost_text
+
+        cost = cost_text(handle.name if handle is not None else choice.spec, usage, config)
+        emit(
+            f"drafter: {usage['calls']} model calls, {usage['prompt_tokens']}+{usage['completion_tokens']} "
+            f"tokens" + (f", {cost} estimated" if cost else ""),
+            err=True,
+        )
     emit(f"drafter: {result.message()}", err=True)
     raise typer.Exit(EXIT_FINDINGS if result.status == "conflict" else EXIT_OK)
+
+
+def _redraft_dry_run(
+    path: Path, section: str, source: str | None, model: str, load: Callable[[str], IssueContext]
+) -> None:
+    """``redraft --dry-run``: the prompt of the chain that owns SECTION, as from-issue prints it."""
+    from drafter.chains import plan
+    from drafter.cli.draft import DraftFormat, _print_dry_run
+    from drafter.provenance import split_provenance
+    from drafter.redraft import find_section
+
+    text = _read(path)
+    outline = _outline(text, None)
+    target = find_section(outline, section)
+    _, provenance = split_provenance(text)
+    spec = source or (provenance.source_spec if provenance else "")
+    if not spec:
+        raise InputError(
+            f"{path} records no SOURCE to draft from", hint="pass --source ISSUE (URL, OWNER/REPO#N or file)"
+        )
+    owner = next(c.name for c in plan(outline) if target in c.sections.values())
+    _print_dry_run(load(spec), outline, model, DraftFormat.text, chains={owner})
 
 
 @app.command()
@@ -197,8 +258,8 @@ def status(
     fmt: StatusFormat = typer.Option(StatusFormat.text, "--format", "-f", help="text, or json for machines."),
     template: str | None = TEMPLATE,
     source: str | None = SOURCE_OVERRIDE,
-    max_context: int = MAX_CONTEXT,
-    max_wait: float = MAX_WAIT,
+    max_context: int | None = MAX_CONTEXT,
+    max_wait: float | None = MAX_WAIT,
 ) -> None:
     """Report human-edited sections and the issue's new or edited comments since each draft was made.
 
@@ -207,6 +268,7 @@ def status(
     """
     from drafter.status import draft_status
 
+    template = _explicit_template(template)
     reports = []
     for path in paths:
         text = _read(path)

@@ -9,7 +9,8 @@ import typer
 from drafter.cli._app import app, emit
 
 templates_app = typer.Typer(
-    help="List templates and show the outline drafter derives from one.", no_args_is_help=True
+    help="List templates, show the outline drafter derives from one, copy one to customise.",
+    no_args_is_help=True,
 )
 app.add_typer(templates_app, name="templates")
 
@@ -79,3 +80,18 @@ def show_template(
         if section.placeholders:
             flags.append(f"{len(section.placeholders)} placeholders")
         emit(f"{indent}{'#' * section.level} {section.heading}  [{'; '.join(flags)}]")
+
+
+@templates_app.command("new")
+def new_template(
+    name: str = typer.Argument(..., help="Name of the new template (file .drafter/templates/NAME.md)."),
+    source: str = typer.Option(
+        "technical-design", "--from", help="Template to copy: a built-in or override name, or a path."
+    ),
+) -> None:
+    """Copy a template into .drafter/templates/ to customise it; refuses to overwrite."""
+    from drafter.scaffold import new_template as create
+
+    path = create(name, source)
+    emit(str(path))
+    emit(f"drafter: created {path}; 'drafter templates show {name}' shows how drafter reads it", err=True)

@@ -1,0 +1,91 @@
+"""``--trace PATH``: one JSON line per model call, with secrets redacted, for debugging and audit.
+
+Usage::
+
+    tracer = Tracer(Path("trace.jsonl"), secrets=[os.environ["OPENAI_API_KEY"]])
+    handle.tracer = tracer       # ModelHandle.ask calls it once per model call
+
+Each line holds the time, model, chain, the prompt messages, the raw response text, token usage,
+latency, whether the call was a retry and the error if it failed. Every string goes through
+:func:`redact` first: well-known credential shapes (OpenAI ``sk-…`` keys, GitHub ``ghp_…`` and
+``github_pat_…`` tokens, GitLab ``glpat-…`` tokens, ``Bearer …`` headers, ``api_key=…``) and the
+exact values of the secrets configured in the environment never reach the file.
+
+LangSmith tracing needs nothing from drafter: set ``LANGSMITH_TRACING=true``,
+``LANGSMITH_API_KEY`` and optionally ``LANGSMITH_PROJECT`` and langchain-core sends every chain run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drafter.errors import WriteError
+
+REDACTED = "[REDACTED]"
+_PATTERNS = [
+    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{16,}"),
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{16,}"),
+    re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}"),
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+]
+_BEARER = re.compile(r"(\b(?:Bearer|Basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+_ASSIGNED = re.compile(
+    r"(\b(?:api[_-]?key|access[_-]?token|private[_-]?token|auth[_-]?token|password|secret)\b"
+    r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]{4,}",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with credentials replaced by ``[REDACTED]``: exact ``secrets`` first, then shapes."""
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    for pattern in _PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    return _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """:func:`redact` applied to every string inside dicts, lists and tuples."""
+    secrets = list(secrets)
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {str(k): redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v, secrets) for v in value]
+    return value
+
+
+class Tracer:
+    """Appends one redacted JSON line per model call to ``path`` (created with its folder)."""
+
+    def __init__(self, path: Path, secrets: Iterable[str] = ()) -> None:
+        self.path = path
+        self.secrets = [s for s in secrets if s]
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+        except OSError as exc:
+            raise WriteError(
+                f"cannot write --trace {path}: {exc.strerror or exc}", hint="pick a writable file"
+            ) from None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **event}
+        line = json.dumps(redact_value(record, self.secrets), ensure_ascii=False, default=str)
+        with self._lock:
+            try:
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+            except OSError as exc:
+                raise WriteError(f"cannot append to --trace {self.path}: {exc.strerror or exc}") from None

@@ -1,0 +1,249 @@
+"""Faults: a misbehaving model server through the real OpenAI SDK path, and crashes while writing.
+
+The model server is ``tests/fault_server.py`` on 127.0.0.1. The module is marked
+``block_network(allowed_hosts=[loopback])``: pytest-recording patches ``socket.connect`` for every
+test here, whatever the command line, so the only address these tests can reach is 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_server import CONTENT_FAULTS, FAULTS, FaultServer
+from typer.testing import CliRunner
+
+from drafter.batch import BatchOptions, BatchRun, run_batch
+from drafter.cli import app
+from drafter.errors import WriteError
+from drafter.outline import load_outline
+from drafter.pipeline import DraftOptions, DraftResult, draft
+from drafter.providers import build_handle, resolve_model
+from drafter.sources import SourceSettings, load_source
+from drafter.validate import validate_text
+
+LOOPBACK = [r"^127\.0\.0\.1$"]
+pytestmark = pytest.mark.block_network(allowed_hosts=LOOPBACK)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
+FAKE_KEY = "sk-FAKEfaultserver0000000000000000"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sdk_client() -> Iterator[None]:
+    """Each test runs its own event loops; langchain-openai caches one async HTTP client per
+    (base URL, timeout) for the whole process, so drop it between tests (a new process would)."""
+    from langchain_openai.chat_models import _client_utils
+
+    _client_utils._cached_async_httpx_client.cache_clear()
+    yield
+    _client_utils._cached_async_httpx_client.cache_clear()
+
+
+def _env(server: FaultServer, retries: int = 3) -> dict[str, str]:
+    return {
+        "OPENAI_BASE_URL": server.url,
+        "OPENAI_API_KEY": FAKE_KEY,
+        "DRAFTER_TIMEOUT": "1",
+        "DRAFTER_MAX_RETRIES": str(retries),
+    }
+
+
+def _draft(server: FaultServer, retries: int = 3) -> DraftResult:
+    choice = resolve_model("openai:fault", _env(server, retries))
+    options = DraftOptions(model=choice, handle=build_handle(choice), author="Ada")
+    ctx = load_source(str(EXAMPLE), SourceSettings())
+    return draft(ctx, load_outline(None), options)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_one_fault_is_absorbed(fault: str) -> None:
+    """Transport faults are retried by the SDK; bad answers are re-asked once by the chain."""
+    with FaultServer(script=[fault], slow_seconds=1.5) as server:
+        result = _draft(server)
+    assert server.counts[fault] == 1 and server.counts["ok"] >= 3
+    assert result.report.valid(), result.report.findings
+    assert result.fallbacks == []
+    if fault in CONTENT_FAULTS:
+        assert result.usage["calls"] == 4  # three chains plus one re-ask
+    else:
+        assert result.usage["calls"] == 3  # the SDK's retry is invisible to the chain
+
+
+@pytest.mark.parametrize("fault", CONTENT_FAULTS)
+def test_a_bad_answer_twice_becomes_todo_and_is_reported(fault: str) -> None:
+    with FaultServer(script=[fault, fault]) as server:
+        result = _draft(server)
+    assert result.fallbacks, "the first chain's sections should be TODOs"
+    assert result.report.valid()  # TODO markers are warnings; the structure holds
+    assert "TODO(drafter)" in result.text
+    assert validate_text(result.text, result.outline).findings == result.report.findings
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "503", "reset", "slow"])
+def test_retries_exhausted_is_one_line_exit_3_and_nothing_written(
+    fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    # A 500 is also how llama-cpp-python rejects json_schema, so 5xx moves on to JSON mode and
+    # function calling first: keep failing long enough for every method and its retry.
+    with FaultServer(script=[fault] * 8, slow_seconds=1.5) as server:
+        for name, value in _env(server, retries=1).items():
+            monkeypatch.setenv(name, value)
+        result = CliRunner().invoke(
+            app, ["from-issue", str(EXAMPLE), "--model", "openai:fault", "--out-dir", str(out)]
+        )
+    assert result.exit_code == 3, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "model server" in lines[0] and FAKE_KEY not in result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+# -- the faulted batch ------------------------------------------------------------------------------
+FIGURES: dict[str, Any] = {}
+
+
+def _issues(folder: Path, count: int) -> list[str]:
+    folder.mkdir()
+    sources = []
+    for index in range(count):
+        path = folder / f"issue-{index:02d}.md"
+        path.write_text(
+            f"# Pool leaks handle number {index}\n\nOpening widget {index} leaks a file handle in the pool.\n",
+            encoding="utf-8",
+        )
+        sources.append(str(path))
+    return sources
+
+
+def _run(server: FaultServer, sources: list[str], out: Path, retries: int) -> BatchRun:
+    choice = resolve_model("openai:fault", _env(server, retries))
+    options = BatchOptions(
+        out_dir=out,
+        draft=DraftOptions(model=choice, handle=build_handle(choice), author="Ada"),
+        concurrency=8,
+    )
+    return run_batch(sources, load_outline(None), options)
+
+
+def test_fifty_issues_with_twenty_percent_faults_all_complete(tmp_path: Path) -> None:
+    sources = _issues(tmp_path / "issues", 50)
+    started = time.perf_counter()
+    with FaultServer(rate=0.2, seed=7, slow_seconds=1.5) as server:
+        run = _run(server, sources, tmp_path / "out", retries=3)
+    seconds = time.perf_counter() - started
+    totals = run.totals()
+    FIGURES["retried"] = {"requests": server.calls, "faults": dict(server.counts), **totals}
+    print(f"\nfaulted batch (SDK retries 3): {server.calls} requests, {server.faulted} faulted, {totals}")
+    assert totals["written"] == 50, [(i.source, i.reason) for i in run.items if not i.ok]
+    assert server.faulted >= 20 and seconds < 60
+    for path in (tmp_path / "out").glob("*.md"):
+        assert validate_text(path.read_text(encoding="utf-8"), load_outline(None)).valid()
+
+
+def test_fifty_issues_without_retries_report_failures_and_rerun_finishes(tmp_path: Path) -> None:
+    from langchain_openai.chat_models import _client_utils
+
+    sources = _issues(tmp_path / "issues", 50)
+    out = tmp_path / "out"
+    with FaultServer(rate=0.2, seed=7, slow_seconds=1.5) as server:
+        first = _run(server, sources, out, retries=0)
+    failed = [item for item in first.items if item.status == "failed"]
+    written = [item for item in first.items if item.status == "written"]
+    assert failed and len(failed) + len(written) == 50
+    assert all(item.reason and "\n" not in item.reason for item in failed)
+    # Every item that did not fail is on disk, whole and valid; no failed one left a file.
+    on_disk = {p.name for p in out.glob("*.md")}
+    assert {Path(str(item.path)).name for item in written} == on_disk
+    assert not list(out.glob(".*.tmp"))
+
+    _client_utils._cached_async_httpx_client.cache_clear()  # a rerun is a new process
+    with FaultServer(rate=0.0) as clean:
+        second = _run(clean, sources, out, retries=0)
+    totals = second.totals()
+    assert totals["unchanged"] == len(written) and totals["written"] == len(failed)
+    assert clean.calls == 3 * len(failed)  # only the rest is drafted
+    FIGURES["no_retries"] = {
+        "first": first.totals(),
+        "first_requests": server.calls,
+        "rerun": totals,
+        "rerun_requests": clean.calls,
+    }
+    print(f"\nno-retry batch: first {first.totals()}; rerun {totals} with {clean.calls} requests")
+
+
+# -- files ------------------------------------------------------------------------------------------
+WRITER_LOOP = """
+import sys
+from pathlib import Path
+from drafter.writer import write_atomic
+target = Path(sys.argv[1])
+n = 0
+while True:
+    n += 1
+    write_atomic(target, f"BEGIN {n}\\n" + ("x" * 79 + "\\n") * 40000 + f"END {n}\\n")
+    print(n, flush=True)
+"""
+
+
+def test_sigkill_while_writing_never_leaves_a_partial_draft(tmp_path: Path) -> None:
+    """kill -9 at random moments: the target is absent or one whole version; leftovers are
+    hidden ``.NAME.*.tmp`` files that no command reads (and the next write does not mind them)."""
+    import random
+
+    rng = random.Random(10)
+    target = tmp_path / "draft.md"
+    script = tmp_path / "loop.py"
+    script.write_text(WRITER_LOOP, encoding="utf-8")
+    kills = 12
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(kills):
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(target)], stdout=subprocess.DEVNULL, env=env, cwd=tmp_path
+        )
+        time.sleep(0.25 + rng.random() * 0.6)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if target.exists():
+            text = target.read_text(encoding="utf-8")
+            first, last = text.split("\n", 1)[0], text.rstrip("\n").rsplit("\n", 1)[-1]
+            assert first.startswith("BEGIN ") and last == "END " + first.split()[1]
+            assert len(text) == len(first) + 1 + 80 * 40000 + len(last) + 1
+        for other in tmp_path.iterdir():
+            assert other.name in ("draft.md", "loop.py") or (
+                other.name.startswith(".draft.md.") and other.name.endswith(".tmp")
+            ), other.name
+    assert target.exists(), "the loop never finished one write in 12 runs"
+
+
+def test_redraft_keeps_the_backup_until_the_new_file_is_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drafter import redraft as redraft_module
+
+    path = tmp_path / "d.md"
+    original = "old text\n"
+    path.write_text(original, encoding="utf-8")
+    backup = tmp_path / "d.md.drafter-backup"
+
+    def failing_write(target: Path, text: str) -> None:
+        assert backup.read_text(encoding="utf-8") == original  # the backup exists before the write
+        raise WriteError(f"cannot write {target}: No space left on device")
+
+    monkeypatch.setattr(redraft_module, "write_atomic", failing_write)
+    with pytest.raises(WriteError, match="previous draft is kept at .*d.md.drafter-backup"):
+        redraft_module._write_with_backup(path, original, "new text\n")
+    assert path.read_text(encoding="utf-8") == original and backup.exists()
+
+    monkeypatch.undo()
+    redraft_module._write_with_backup(path, original, "new text\n")
+    assert path.read_text(encoding="utf-8") == "new text\n" and not backup.exists()
