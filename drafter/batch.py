@@ -26,14 +26,21 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from drafter.context import IssueContext, Note
 from drafter.errors import DrafterError, InputError
 from drafter.outline import Outline
-from drafter.pipeline import DraftOptions, DraftResult, draft_async, expected_inputs_hash, prompt_versions
+from drafter.pipeline import (
+    DraftOptions,
+    DraftResult,
+    draft_async,
+    expected_inputs_hash,
+    prompt_versions,
+    record_source,
+)
 from drafter.pricing import estimate_cost
 from drafter.sources.settings import SourceSettings
 from drafter.writer import draft_filename, inspect_target, write_draft
@@ -275,7 +282,9 @@ class _Runner:
             item.status = "skipped-budget"
             item.reason = self._budget_reason()
             return
-        result = await draft_async(ctx, self.outline, options.draft)
+        assert item.path is not None
+        per_item = replace(options.draft, source_spec=record_source(item.source, Path(item.path)))
+        result = await draft_async(ctx, self.outline, per_item)
         await self._write(item, result)
 
     async def _prepare(self, item: BatchItem) -> IssueContext | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -243,6 +244,28 @@ def issue_fingerprint(ctx: IssueContext) -> str:
 def draft(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
     """Synchronous :func:`draft_async`."""
     return asyncio.run(draft_async(ctx, outline, options))
+
+
+def record_source(source: str, draft: Path) -> str:
+    """SOURCE as provenance records it: a local file relative to the draft's folder, "" for stdin.
+
+    ``redraft``, ``review`` and ``status`` re-read the issue from it, so it must still resolve when
+    the repository is checked out elsewhere.
+    """
+    spec = source.strip()
+    if spec == "-":
+        return ""
+    local = Path(spec)
+    if "://" not in spec and local.is_file():
+        return os.path.relpath(local.resolve(), draft.parent.resolve()).replace(os.sep, "/")
+    return spec
+
+
+def recorded_source(spec: str, draft: Path) -> str:
+    """The inverse of :func:`record_source`: a SOURCE usable from the current directory."""
+    if spec and "://" not in spec and (draft.parent / spec).is_file():
+        return str(draft.parent / spec)
+    return spec
 
 
 def target_path(ctx: IssueContext, out: Path | None, out_dir: Path) -> Path:

@@ -38,17 +38,6 @@ class DraftFormat(StrEnum):
     json = "json"
 
 
-def _recorded_source(source: str, path: Path) -> str:
-    """SOURCE as provenance records it: a local file relative to the draft's folder, "" for stdin."""
-    spec = source.strip()
-    if spec == "-":
-        return ""
-    local = Path(spec)
-    if "://" not in spec and local.is_file():
-        return os.path.relpath(local.resolve(), path.parent.resolve()).replace(os.sep, "/")
-    return spec
-
-
 @app.command("from-issue")
 def from_issue(
     source: str = typer.Argument(..., metavar="SOURCE", help=SOURCE_HELP),
@@ -91,7 +80,15 @@ def from_issue(
     model or network failed after retries.
     """
     from drafter.outline import load_outline
-    from drafter.pipeline import DraftOptions, draft, git_author, result_summary, target_path, write_result
+    from drafter.pipeline import (
+        DraftOptions,
+        draft,
+        git_author,
+        record_source,
+        result_summary,
+        target_path,
+        write_result,
+    )
     from drafter.providers import OFFLINE, build_handle, resolve_model
     from drafter.writer import check_target
 
@@ -133,7 +130,7 @@ def from_issue(
                 f"cannot create --out-dir {out_dir}: {exc.strerror}", hint="pick a writable folder"
             ) from None
     path = target_path(ctx, out, out_dir)
-    options.source_spec = _recorded_source(source, path)
+    options.source_spec = record_source(source, path)
     check_target(path, force=force)  # refuse before spending model calls
     with LiveStatus(f"drafting {ctx.reference or path.name}") as live:
         if handle is not None:

@@ -84,19 +84,14 @@ def _explicit_template(template: str | None) -> str | None:
     return settings.template if settings.origin("template").startswith("env ") else None
 
 
-def recorded_source(spec: str, draft: Path) -> str:
-    """A SOURCE from provenance: a local file is recorded relative to the draft's folder."""
-    if spec and "://" not in spec and (draft.parent / spec).is_file():
-        return str(draft.parent / spec)
-    return spec
-
-
 def _inputs(
     path: Path, text: str, source: str | None, max_context: int | None, max_wait: float | None
 ) -> IssueContext | None:
     from drafter.provenance import split_provenance
 
     _, provenance = split_provenance(text)
+    from drafter.pipeline import recorded_source
+
     spec = source or recorded_source(provenance.source_spec if provenance else "", path)
     return load_context(spec, [], [], max_context, max_wait) if spec else None
 
@@ -195,6 +190,7 @@ def redraft(
     draft); overlapping changes get conflict markers and exit 1. Exit 0 when the section was
     regenerated, merged or kept; 2 on bad input; 3 when the model failed.
     """
+    from drafter.pipeline import recorded_source
     from drafter.providers import OFFLINE, build_handle, resolve_model
     from drafter.redraft import RedraftOptions
     from drafter.redraft import redraft as run_redraft
