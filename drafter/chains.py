@@ -172,8 +172,7 @@ def _attr(text: str) -> str:
     )
 
 
-COMPACT_BODY = 600
-COMPACT_COMMENT = 120
+COMPACT_BODY = 400
 
 
 def _clip(text: str, limit: int) -> str:
@@ -186,8 +185,9 @@ def inputs_block(ctx: IssueContext, *, compact: bool = False) -> str:
     """The issue and notes as clearly delimited, labelled data.
 
     ``compact`` is for chains that already receive the problem statement drafted from the full
-    thread: they get the start of the body and each comment, which keeps every source id and link
-    citable without paying for the whole thread three times.
+    thread: they get the title, labels, the start of the body, every source id with its author
+    and link, and the notes, so everything stays citable without paying for the thread three
+    times (the benchmark's prompt-token budget is twice the inputs).
     """
     body_limit = COMPACT_BODY if compact else len(ctx.body)
     attrs = " ".join(
@@ -206,11 +206,11 @@ def inputs_block(ctx: IssueContext, *, compact: bool = False) -> str:
     body = _clip(ctx.body, body_limit)
     lines.append(f'<body source="issue" author="{_attr(ctx.author)}">\n{_data(body)}\n</body>')
     for comment in ctx.comments:
-        text = _clip(comment.body, COMPACT_COMMENT) if compact else comment.body
-        lines.append(
-            f'<comment source="comment:{_attr(comment.id)}" author="{_attr(comment.author)}" url="{_attr(comment.url)}">\n'
-            f"{_data(text)}\n</comment>"
-        )
+        head = f'<comment source="comment:{_attr(comment.id)}" author="{_attr(comment.author)}" url="{_attr(comment.url)}"'
+        if compact:
+            lines.append(head + " />")  # its content reached this chain through the problem draft
+        else:
+            lines.append(f"{head}>\n{_data(comment.body)}\n</comment>")
     if ctx.omitted_comments:
         lines.append(f"[{ctx.omitted_comments} comments omitted]")
     if ctx.links:

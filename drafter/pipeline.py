@@ -100,12 +100,20 @@ def inputs_hash(ctx: IssueContext, outline: Outline, prompts: dict[str, str], mo
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+PREVIOUS_SECTION_CHARS = 500
+
+
 def _previous_markdown(outline: Outline, contents: dict[str, SectionContent]) -> str:
+    """Earlier chains' drafts for a dependent chain: each section's start is enough for
+    consistency, and sending them whole would make later prompts grow with every chain."""
     parts = []
     for section in outline.walk():
         content = contents.get(section_id(section))
         if content is not None:
-            parts.append(f"[{section.heading}]\n{section_body(section, content)}")
+            body = section_body(section, content)
+            if len(body) > PREVIOUS_SECTION_CHARS:
+                body = body[:PREVIOUS_SECTION_CHARS].rstrip() + " [...]"
+            parts.append(f"[{section.heading}]\n{body}")
     return "\n\n".join(parts)
 
 
