@@ -29,8 +29,29 @@ def _is_usage_error(exc: Exception) -> bool:
     return "UsageError" in names and "NoArgsIsHelpError" not in names
 
 
+# The order `drafter --help` lists commands in: the main job first, then the everyday ones.
+COMMAND_ORDER = (
+    "from-issue",
+    "fetch",
+    "batch",
+    "review",
+    "redraft",
+    "status",
+    "validate",
+    "templates",
+    "prompts",
+    "eval",
+    "config",
+    "init",
+)
+
+
 class _Group(TyperGroup):
     """Maps :class:`DrafterError` (and anything unexpected) to one line and an exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(super().list_commands(ctx), key=lambda name: rank.get(name, len(rank)))
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -80,6 +101,9 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
+    # Plain help: rich-formatted help costs ~70 ms of imports on every `--help`, over the
+    # 0.25 s cold-start budget, and plain text reads the same in a terminal, a pipe and CI logs.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

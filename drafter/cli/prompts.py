@@ -9,6 +9,7 @@ import typer
 from drafter.cli._app import app, emit
 
 prompts_app = typer.Typer(
+    rich_markup_mode=None,
     help="List prompts, show the one drafter uses, copy one to .drafter/prompts/ to customise.",
     no_args_is_help=True,
 )

@@ -9,6 +9,7 @@ import typer
 from drafter.cli._app import app, emit
 
 templates_app = typer.Typer(
+    rich_markup_mode=None,
     help="List templates, show the outline drafter derives from one, copy one to customise.",
     no_args_is_help=True,
 )
