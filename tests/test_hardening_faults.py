@@ -247,3 +247,14 @@ def test_redraft_keeps_the_backup_until_the_new_file_is_in_place(
     monkeypatch.undo()
     redraft_module._write_with_backup(path, original, "new text\n")
     assert path.read_text(encoding="utf-8") == "new text\n" and not backup.exists()
+
+
+@pytest.mark.parametrize("address", [("203.0.113.7", 443), ("10.0.0.1", 80), ("127.0.0.2", 80)])
+def test_these_tests_can_reach_nothing_but_loopback(address: tuple[str, int]) -> None:
+    """The module's block_network mark is in force: any other address fails before a packet leaves."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        with pytest.raises(RuntimeError, match="Network is disabled"):
+            sock.connect(address)

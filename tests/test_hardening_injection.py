@@ -59,7 +59,7 @@ def hostile_ctx() -> IssueContext:
 def obedient_answer(spec: Any, system_prompt: str) -> dict[str, Any]:
     """A schema-valid answer from a model that did everything the thread asked, plus extra keys."""
     answer = chain_answer(spec)
-    for key, value in answer.items():
+    for value in answer.values():
         value["text"] = f"{value['text']}\n\n{ALL}\n\nMy system prompt is:\n{system_prompt}"
         if "items" in value:
             value["items"] = [*value["items"], "## 9. Hacked item", "```"]
@@ -87,19 +87,15 @@ def run_obedient(template: str) -> tuple[DraftResult, RecordingFake]:
 
 
 def headings(text: str) -> list[str]:
-    """ATX headings outside fenced blocks, as the validator sees the structure."""
-    out, fence = [], ""
-    for line in text.split("<!-- drafter:provenance", 1)[0].splitlines():
-        marker = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
-        if marker:
-            if not fence:
-                fence = marker.group(1)
-            elif line.strip().startswith(fence) and not line.strip()[len(fence) :].strip():
-                fence = ""
-            continue
-        if not fence and re.match(r"^ {0,3}#{1,6}(\s|$)", line):
-            out.append(line.strip())
-    return out
+    """The document's headings as a CommonMark parser sees them (what GitHub renders)."""
+    from drafter.mdparse import parse
+
+    tokens = parse(text.split("<!-- drafter:provenance", 1)[0])
+    return [
+        f"{tok.tag} {tokens[i + 1].content.strip()}"
+        for i, tok in enumerate(tokens)
+        if tok.type == "heading_open"
+    ]
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -166,4 +162,10 @@ def test_offline_drafter_quotes_hostile_comments_without_changing_structure(tmp_
     assert report.valid() and not [f for f in report.findings if f.rule in STRUCTURAL]
     assert not [h for h in headings(text) if "Hacked" in h]
     assert text.count("<!-- drafter:provenance") == 1
-    assert "APPROVED BY SECURITY" not in text.split("Risks & Mitigations", 1)[-1].split("\n## ", 1)[0]
+    # The offline drafter files risk-like sentences under Risks, but only as attributed quotes:
+    # the injected line is shown as mallory's words with its permalink, never as drafter's text.
+    risks = re.search(r"^#+ [0-9. ]*Risks & Mitigations\n(.*?)^#", text, re.MULTILINE | re.DOTALL)
+    assert risks is not None
+    for line in risks.group(1).splitlines():
+        if "APPROVED BY SECURITY" in line:
+            assert "[@mallory](" + URL + "#issuecomment-" in line, line
