@@ -36,7 +36,7 @@ from drafter.validate import Report, validate_text
 from drafter.writer import WriteStatus, draft_filename, write_draft
 
 if TYPE_CHECKING:
-    from drafter.chains import ModelHandle, Usage
+    from drafter.chains import ModelHandle
 
 # One line; "drafter:" keeps the validator from counting its mention of TODO markers as one.
 OFFLINE_NOTICE = (
@@ -58,6 +58,15 @@ class DraftOptions:
     reask: bool = True
     on_event: Events | None = None
     source_spec: str = ""
+    # Builds the handle on first use: importing the OpenAI stack costs over a second, which a
+    # batch re-run that drafts nothing should not pay. Share one memoised factory across copies.
+    make_handle: Callable[[], ModelHandle] | None = None
+
+    def ensure_handle(self) -> ModelHandle | None:
+        """The model handle, built now by ``make_handle`` if it was deferred."""
+        if self.handle is None and self.make_handle is not None:
+            self.handle = self.make_handle()
+        return self.handle
 
 
 @dataclass
@@ -119,11 +128,12 @@ def _previous_markdown(outline: Outline, contents: dict[str, SectionContent]) ->
 
 async def _draft_with_model(
     ctx: IssueContext, outline: Outline, options: DraftOptions, prompts: Prompts, meta: Meta
-) -> tuple[dict[str, SectionContent], Usage, list[str], list[str]]:
+) -> DraftResult:
     from drafter.chains import Drafter, Usage
 
-    assert options.handle is not None
-    drafter = Drafter(outline, ctx, options.handle, prompts)
+    handle = options.ensure_handle()
+    assert handle is not None
+    drafter = Drafter(outline, ctx, handle, prompts)
     results = await drafter.run(lambda c: _previous_markdown(outline, c), options.on_event)
     contents: dict[str, SectionContent] = {}
     usage = Usage()
@@ -134,30 +144,43 @@ async def _draft_with_model(
         usage.add(result.usage)
         fallbacks.extend(result.fallbacks)
         replaced.extend(result.replaced_refs)
-    if not options.reask:
-        return contents, usage, fallbacks, replaced
 
-    # Re-ask each chain whose sections fail the structure check, once, with the findings.
-    text, _ = render_document(outline, ctx, contents, meta)
-    report = validate_text(text, outline)
+    def assemble() -> DraftResult:
+        return assemble_draft(
+            ctx,
+            outline,
+            options,
+            contents,
+            usage=usage.to_dict(),
+            fallbacks=fallbacks,
+            replaced=replaced,
+            meta=meta,
+        )
+
+    draft = assemble()
+    if not options.reask:
+        return draft
+    # Re-ask each chain whose sections fail the structure check, once, with the findings. The
+    # check is the finished draft's own validation, so a clean draft is rendered only once.
     by_chain: dict[str, list[str]] = {}
-    for finding in report.findings:
+    for finding in draft.report.findings:
         if finding.severity != "error" or not finding.section or finding.section in fallbacks:
             continue
         spec = drafter.chain_of(finding.section)
         if spec is not None:
             by_chain.setdefault(spec.name, []).append(f"{finding.section}: {finding.message}")
-    if by_chain:
-        specs = [s for s in drafter.specs if s.name in by_chain]
-        previous = _previous_markdown(outline, contents)
-        again = await asyncio.gather(*(drafter.run_chain(s, previous, by_chain[s.name]) for s in specs))
-        for result in again:
-            usage.add(result.usage)
-            for sid, content in result.contents.items():
-                if not content.fallback:
-                    contents[sid] = content
-            replaced.extend(result.replaced_refs)
-    return contents, usage, fallbacks, replaced
+    if not by_chain:
+        return draft
+    specs = [s for s in drafter.specs if s.name in by_chain]
+    previous = _previous_markdown(outline, contents)
+    again = await asyncio.gather(*(drafter.run_chain(s, previous, by_chain[s.name]) for s in specs))
+    for result in again:
+        usage.add(result.usage)
+        for sid, content in result.contents.items():
+            if not content.fallback:
+                contents[sid] = content
+        replaced.extend(result.replaced_refs)
+    return assemble()
 
 
 async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
@@ -166,19 +189,10 @@ async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions
     prompts = Prompts(extra=options.prompts_dir)
     meta = Meta(author=options.author or "TODO(drafter): author", date=today())
     offline = options.model.provider == OFFLINE and options.handle is None
-    usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-    fallbacks: list[str] = []
-    replaced: list[str] = []
     if offline:
-        contents = draft_offline(outline, ctx)
+        result = assemble_draft(ctx, outline, options, draft_offline(outline, ctx), meta=meta)
     else:
-        contents, chain_usage, fallbacks, replaced = await _draft_with_model(
-            ctx, outline, options, prompts, meta
-        )
-        usage = chain_usage.to_dict()
-    result = assemble_draft(
-        ctx, outline, options, contents, usage=usage, fallbacks=fallbacks, replaced=replaced, meta=meta
-    )
+        result = await _draft_with_model(ctx, outline, options, prompts, meta)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -57,17 +57,20 @@ def safe_markdown(text: str) -> str:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
     text = text.replace("<!--", "&lt;!--")
+    if _plain(text):
+        return _fix_ellipses(text.split("\n"), set())
+    tokens = mdparse.parse(text)
     for _ in range(8):  # an escaped HTML block may uncover another one
         lines = text.split("\n")
-        for tok in mdparse.parse(text):
+        for tok in tokens:
             if tok.type == "html_block" and tok.map:
                 lines[tok.map[0]] = _RUNAWAY_HTML.sub("&lt;", lines[tok.map[0]], count=1)
         escaped = "\n".join(lines)
         if escaped == text:
             break
         text = escaped
+        tokens = mdparse.parse(text)
     lines = text.split("\n")
-    tokens = mdparse.parse(text)
     code_lines: set[int] = set()
     for index, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map:
@@ -89,6 +92,26 @@ def safe_markdown(text: str) -> str:
                 last = lines[tok.map[1] - 1].strip() if tok.map[1] - 1 < len(lines) else ""
                 if tok.map[1] - tok.map[0] < 2 or not last.startswith(tok.markup[0] * len(tok.markup)):
                     lines.append(tok.markup)
+    return _fix_ellipses(lines, code_lines)
+
+
+def _plain(text: str) -> bool:
+    """True when ``text`` cannot hold headings, fences, HTML or indented code, so needs no parse.
+
+    Most generated pieces (table cells, list items, one-line prose) are like this, and skipping
+    the parser for them keeps rendering cheap in large batches.
+    """
+    if any(ch in text for ch in "#`~<"):
+        return False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        underline = bool(stripped) and (set(stripped) <= {"=", " "} or set(stripped) <= {"-", " "})
+        if line.startswith(("    ", "\t")) or underline:
+            return False
+    return True
+
+
+def _fix_ellipses(lines: list[str], code_lines: set[int]) -> str:
     for number, line in enumerate(lines):
         if number not in code_lines and ("..." in line or "…" in line):
             lines[number] = _TRAILING_ELLIPSIS.sub(lambda m: f"{m.group(1)}[…]", line)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -281,13 +283,20 @@ def batch(
         return
     if choice.defaulted and choice.provider == OFFLINE:
         emit("drafter: no model configured (set OPENAI_API_KEY or --model); writing offline drafts", err=True)
-    handle = None if choice.provider == OFFLINE else build_handle(choice)
-    attach_tracer(handle, trace, config)
+    make_handle: Callable[[], Any] | None = None
+    if choice.provider != OFFLINE:
+
+        @functools.cache
+        def make_handle() -> Any:  # built on the first draft: a re-run that drafts nothing skips it
+            handle = build_handle(choice)
+            attach_tracer(handle, trace, config)
+            return handle
+
     interactive = sys.stderr.isatty() and not OUTPUT.quiet
     with _Progress(len(wanted), interactive) as progress:
         options = BatchOptions(
             out_dir=out_dir,
-            draft=DraftOptions(model=choice, handle=handle, author=config.author or git_author()),
+            draft=DraftOptions(model=choice, make_handle=make_handle, author=config.author or git_author()),
             settings=settings,
             notes=team_notes,
             concurrency=concurrency,
@@ -316,7 +325,7 @@ def batch(
         for name in ("written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed")
         if totals[name]
     )
-    cost = cost_text(handle.name if handle is not None else choice.spec, totals, config)
+    cost = cost_text(choice.spec, totals, config)
     emit(
         f"drafter: batch of {totals['items']} done in {totals['seconds']:.1f} s ({counts or 'nothing to do'}); "
         f"{totals['calls']} model calls, {totals['prompt_tokens']}+{totals['completion_tokens']} tokens"
