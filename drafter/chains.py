@@ -352,6 +352,11 @@ class ModelHandle:
             usage.completion_tokens = int(meta.get("output_tokens", 0))
         error = out.get("parsing_error")
         parsed = out.get("parsed")
+        if error is None and isinstance(parsed, dict):  # a provider that parses to plain JSON
+            try:
+                parsed = schema.model_validate(parsed)
+            except ValidationError as exc:
+                error, parsed = exc, None
         if error is None and not isinstance(parsed, BaseModel):
             error = "the answer was empty or not a JSON object"
         if isinstance(parsed, BaseModel) and not isinstance(parsed, schema):
@@ -542,7 +547,8 @@ class Drafter:
                     on_chain(spec.name, "done")
                 done[spec.name].set_result(result)
             except BaseException as exc:
-                done[spec.name].set_exception(exc)
+                if not done[spec.name].done():
+                    done[spec.name].set_exception(exc)
                 raise
 
         results = await asyncio.gather(*(one(s) for s in self.specs), return_exceptions=True)

@@ -14,6 +14,7 @@ to function calling, on servers that reject it (llama-cpp-python, older vLLM). T
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
@@ -98,6 +99,12 @@ def _positive_int(value: str | None, name: str) -> int | None:
     return int(value)
 
 
+@functools.lru_cache(maxsize=64)
+def _json_schema(schema: type[PydanticModel]) -> dict[str, Any]:
+    """A pydantic model's JSON schema, titled as OpenAI's ``json_schema.name`` needs."""
+    return {"title": schema.__name__, **schema.model_json_schema()}
+
+
 def build_handle(choice: ModelChoice) -> Any:
     """A :class:`~drafter.chains.ModelHandle` for ``choice`` (imports langchain/openai lazily)."""
     import openai
@@ -139,7 +146,11 @@ def build_handle(choice: ModelChoice) -> Any:
 
         def structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
             method = self.methods[self.method_index]
-            runnable = self.chat.with_structured_output(schema, method=method, include_raw=True)
+            # For json_schema, hand over the JSON schema as a dict: given a pydantic class, the SDK
+            # regenerates and re-checks the schema on every request (~8 ms each, most of a batch's
+            # CPU). The answer comes back as a dict, which ModelHandle.ask validates with `schema`.
+            target: Any = _json_schema(schema) if method == "json_schema" else schema
+            runnable = self.chat.with_structured_output(target, method=method, include_raw=True)
             return cast("Runnable[Any, dict[str, Any]]", runnable)
 
         async def ask(

@@ -203,6 +203,15 @@ def _title(outline: Outline, ctx: IssueContext, template_title: str) -> str:
     return text
 
 
+@lru_cache(maxsize=16)
+def _template_split(text: str) -> mdparse.Split:
+    """The template cut at its headings; parsed once per template, not once per draft.
+
+    Callers only read it (preamble tokens, heading lines and texts), never mutate it.
+    """
+    return mdparse.split(text)
+
+
 def render_document(
     outline: Outline,
     ctx: IssueContext,
@@ -215,7 +224,7 @@ def render_document(
 
     The provenance block is not part of the result: :mod:`drafter.provenance` appends it.
     """
-    template = mdparse.split(outline.text)
+    template = _template_split(outline.text)
     raws = list(template.sections)
     template_title = raws.pop(0).text if outline.title_level is not None and raws else ""
     quoted = any(t.type == "blockquote_open" for t in [*template.preamble, *(template.sections[0].tokens)])
