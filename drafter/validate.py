@@ -281,6 +281,9 @@ class _Checker:
                         "does not apply",
                         section.heading,
                     )
+                    # N/A excuses an optional section's sub-sections, not a required one's: the
+                    # template still requires them, so they are checked as usual.
+                    continue
                 skipped.update(self._descendants(template, t_index))
                 continue
             has_child_headings = (
