@@ -367,6 +367,30 @@ class ModelHandle:
         self._trace(chain, messages, text, usage, started, retry, reply.error)
         return reply
 
+    async def ask_retrying(
+        self, messages: Sequence[BaseMessage], schema: type[BaseModel], *, chain: str = ""
+    ) -> tuple[Reply, Usage]:
+        """:meth:`ask`, and once more with the error if the answer does not fit ``schema``.
+
+        Returns the last reply and the usage of both calls. Every structured question drafter
+        asks (chains, review, judge) gets exactly one second chance this way.
+        """
+        usage = Usage()
+        reply = await self.ask(messages, schema, chain=chain)
+        usage.add(reply.usage)
+        if reply.error is not None:
+            retry = [
+                *messages,
+                AIMessage(reply.raw or "(empty)"),
+                HumanMessage(
+                    f"That answer does not match the JSON schema: {reply.error}. "
+                    "Answer again with only one JSON object that matches the schema."
+                ),
+            ]
+            reply = await self.ask(retry, schema, chain=chain, retry=True)
+            usage.add(reply.usage)
+        return reply, usage
+
     def _trace(
         self,
         chain: str,
@@ -485,22 +509,9 @@ class Drafter:
         started = time.perf_counter()
         schema = chain_schema(spec)
         messages = self.messages(spec, previous, findings)
-        usage = Usage()
         if self.handle is None:
             raise ProviderError("no model to ask", hint="pass --model")
-        reply = await self.handle.ask(messages, schema, chain=spec.name)
-        usage.add(reply.usage)
-        if reply.error is not None:
-            retry = [
-                *messages,
-                AIMessage(reply.raw or "(empty)"),
-                HumanMessage(
-                    f"That answer does not match the JSON schema: {reply.error}. "
-                    "Answer again with only one JSON object that matches the schema."
-                ),
-            ]
-            reply = await self.handle.ask(retry, schema, chain=spec.name, retry=True)
-            usage.add(reply.usage)
+        reply, usage = await self.handle.ask_retrying(messages, schema, chain=spec.name)
         return self.chain_result(spec, reply, usage, started)
 
     def chain_result(self, spec: ChainSpec, reply: Reply, usage: Usage, started: float) -> ChainResult:

@@ -270,9 +270,9 @@ async def _ask(
     prompts: Prompts,
     known: Sequence[str],
 ) -> tuple[ReviewAnswer, dict[str, int]]:
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_core.messages import HumanMessage, SystemMessage
 
-    from drafter.chains import Usage, _data, inputs_block
+    from drafter.chains import _data, inputs_block
 
     body, _ = split_provenance(text)
     variables = {
@@ -284,19 +284,7 @@ async def _ask(
         "inputs": inputs_block(ctx) if ctx is not None else "(the inputs are not available)",
     }
     messages = [SystemMessage(prompts.render("system")), HumanMessage(prompts.render("review", **variables))]
-    usage = Usage()
-    reply = await handle.ask(messages, ReviewAnswer, chain="review")
-    usage.add(reply.usage)
-    if reply.error is not None:
-        retry = [
-            *messages,
-            AIMessage(reply.raw or "(empty)"),
-            HumanMessage(
-                f"That answer does not match the JSON schema: {reply.error}. Answer again with only the JSON object."
-            ),
-        ]
-        reply = await handle.ask(retry, ReviewAnswer, chain="review", retry=True)
-        usage.add(reply.usage)
+    reply, usage = await handle.ask_retrying(messages, ReviewAnswer, chain="review")
     if not isinstance(reply.parsed, ReviewAnswer):
         raise ProviderError(
             f"model '{handle.name}' gave no usable review: {reply.error or 'empty answer'}",

@@ -99,7 +99,6 @@ async def judge_draft(
     prompts: Prompts | None = None,
 ) -> JudgeSummary:
     """Ask the judge ``repeat`` times; an answer that does not parse is retried once, then counted as failed."""
-    from langchain_core.messages import AIMessage, HumanMessage
 
     from drafter.chains import Usage
 
@@ -111,19 +110,8 @@ async def judge_draft(
     reasons: dict[str, list[str]] = {}
     failures: list[str] = []
     for attempt in range(1, repeat + 1):
-        reply = await handle.ask(messages, JudgeAnswer, chain="judge")
-        usage.add(reply.usage)
-        if reply.error is not None:
-            retry = [
-                *messages,
-                AIMessage(reply.raw or "(empty)"),
-                HumanMessage(
-                    f"That answer does not match the JSON schema: {reply.error}. "
-                    "Answer again with only one JSON object that matches the schema."
-                ),
-            ]
-            reply = await handle.ask(retry, JudgeAnswer, chain="judge", retry=True)
-            usage.add(reply.usage)
+        reply, spent = await handle.ask_retrying(messages, JudgeAnswer, chain="judge")
+        usage.add(spent)
         answer = reply.parsed
         if not isinstance(answer, JudgeAnswer):
             failures.append(f"run {attempt}: {reply.error or 'no answer'}")
