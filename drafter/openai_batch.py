@@ -47,6 +47,7 @@ from drafter.outline import Outline
 from drafter.pipeline import _previous_markdown, assemble_draft, expected_inputs_hash
 from drafter.prompts import Prompts
 from drafter.providers import BATCH_ENDPOINT, OFFLINE, chat_request_body
+from drafter.writer import draft_filename
 
 STATE_FILE = ".drafter-batch-state.json"
 STATE_SCHEMA = "drafter.openai-batch-state/1"
@@ -383,7 +384,9 @@ class _StagedRunner(_Runner):
                     self._settle(item, started)
                     return
                 wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
-                tag = hashlib.sha256(f"{item.key}\n{wanted}".encode()).hexdigest()[:20]
+                # The draft's file name, not the source as given: a custom_id must not depend on
+                # where the repository is checked out, or a resumed run would not recognise it.
+                tag = hashlib.sha256(f"{draft_filename(ctx)}\n{wanted}".encode()).hexdigest()[:20]
                 drafter = Drafter(self.outline, ctx, None, prompts)
                 jobs.append(_Job(item, ctx, drafter, tag, started))
 
