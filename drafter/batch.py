@@ -148,9 +148,17 @@ class BatchOptions:
 
 # -- sources ---------------------------------------------------------------------------------------
 def read_sources_file(path: Path) -> list[str]:
-    """One SOURCE per line; blank lines and ``#`` comments (whole-line or trailing) are ignored."""
+    """One SOURCE per line; blank lines and ``#`` comments (whole-line or trailing) are ignored.
+
+    A local file is found relative to the list file first (so a list can sit next to its
+    issues), then relative to the current directory.
+    """
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            f"cannot read --from-file {path}: it does not exist", hint="check the path"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
         raise InputError(f"cannot read --from-file {path}: {reason}", hint="pass a UTF-8 text file") from None
@@ -162,7 +170,9 @@ def read_sources_file(path: Path) -> list[str]:
         if " #" in value:
             value = value.split(" #", 1)[0].strip()
         if value:
-            sources.append(value)
+            beside = path.parent / value
+            local = "://" not in value and not value.startswith("-") and beside.is_file()
+            sources.append(str(beside) if local else value)
     return sources
 
 

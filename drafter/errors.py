@@ -14,8 +14,8 @@ below; nothing else in the package prints or exits. Set ``DRAFTER_DEBUG=1`` to g
     +-- ProviderError                 exit 3  the model failed after retries
 
 Exit codes, documented in the README: 0 success; 1 written/checked but findings remain (a gate
-failed); 2 nothing done because of bad input or usage; 3 a runtime failure outside the user's
-input (model, network after retries, disk).
+failed); 2 nothing done because of bad input or usage, including an output path that cannot be
+written; 3 a runtime failure outside the user's input (the model or network after retries).
 """
 
 from __future__ import annotations

@@ -41,6 +41,13 @@ def _environment(dirs: tuple[str, ...]) -> jinja2.Environment:
     )
 
 
+@lru_cache(maxsize=64)
+def _file_version(path: str, mtime_ns: int) -> str:
+    """The ``version`` a prompt file declares; read once per file and modification time."""
+    match = _VERSION.search(Path(path).read_text(encoding="utf-8")[:200])
+    return match.group(1) if match else "0"
+
+
 class Prompts:
     """The prompt set for one run: render by name, and report the versions used."""
 
@@ -59,10 +66,9 @@ class Prompts:
         )
 
     def version(self, name: str) -> str:
-        text = self.path(name).read_text(encoding="utf-8")
-        match = _VERSION.search(text[:200])
-        origin = "builtin" if self.path(name).parent == self.dirs[-1] else "custom"
-        return f"{match.group(1) if match else '0'}-{origin}"
+        path = self.path(name)
+        origin = "builtin" if path.parent == self.dirs[-1] else "custom"
+        return f"{_file_version(str(path), path.stat().st_mtime_ns)}-{origin}"
 
     def render(self, name: str, **variables: Any) -> str:
         self.path(name)

@@ -68,7 +68,14 @@ def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | N
     if not spec:
         if key:
             return ModelChoice(
-                "openai", DEFAULT_OPENAI_MODEL, base, key, defaulted=True, max_tokens=max_tokens
+                "openai",
+                DEFAULT_OPENAI_MODEL,
+                base,
+                key,
+                defaulted=True,
+                timeout=timeout,
+                max_retries=max_retries,
+                max_tokens=max_tokens,
             )
         return ModelChoice(OFFLINE, OFFLINE, defaulted=True)
     if spec == OFFLINE:

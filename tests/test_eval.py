@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from drafter import eval as ev
 from drafter import providers
+from drafter.batch import read_sources_file as read_source_list
 from drafter.chains import ModelHandle, chain_schema, plan
 from drafter.cli import app
-from drafter.cli.eval import read_source_list
 from drafter.context import Comment, IssueContext
 from drafter.errors import InputError, ProviderError
 from drafter.grounding import identifiers, invented_identifiers

@@ -94,8 +94,8 @@ app = typer.Typer(
     help=(
         "Turn an issue (GitHub, GitLab, Jira or a local file) plus notes into a technical design doc "
         "in your team's template, and check design docs against that template.\n\n"
-        "Exit codes: 0 ok; 1 findings (a gate failed); 2 bad input or usage; 3 runtime failure "
-        "(model, network, disk)."
+        "Exit codes: 0 ok; 1 findings (a gate failed); 2 bad input or usage (including an unwritable "
+        "output path); 3 runtime failure (model or network after retries)."
     ),
     no_args_is_help=True,
     add_completion=True,

@@ -19,24 +19,6 @@ class EvalFormat(StrEnum):
     markdown = "markdown"
 
 
-def read_source_list(path: Path) -> list[str]:
-    """SOURCES from a file, one a line; ``#`` starts a comment. Paths are relative to the file."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"--from-file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read --from-file {path}: {exc}") from None
-    sources: list[str] = []
-    for line in lines:
-        spec = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
-        if not spec:
-            continue
-        relative = path.parent / spec
-        sources.append(str(relative) if "://" not in spec and relative.is_file() else spec)
-    return sources
-
-
 @app.command("eval")
 def eval_command(
     sources: list[str] | None = typer.Argument(
@@ -86,6 +68,7 @@ def eval_command(
     and time; with --judge, an LLM's scores per section. Exit 0 when done; 1 when --baseline and
     --fail-on-regression are given and a metric regressed; 2 on bad input; 3 when a model failed.
     """
+    from drafter.batch import read_sources_file
     from drafter.cli._common import load_context
     from drafter.eval import (
         EvalCase,
@@ -104,7 +87,7 @@ def eval_command(
 
     specs = list(sources or [])
     for path in from_file:
-        specs.extend(read_source_list(path))
+        specs.extend(read_sources_file(path))
     if not specs:
         raise InputError("no issues to evaluate", hint="give SOURCES or --from-file FILE")
     if fail_on_regression and baseline is None:

@@ -131,7 +131,7 @@ def review(
     for path in paths:
         text = _read(path)
         outline = _outline(text, template)
-        ctx = _inputs(path, text, source, max_context, max_wait)
+        ctx = _inputs(path, text, source, config.max_context, config.max_wait)
         reports.append(review_text(text, outline, path=str(path), ctx=ctx, handle=handle))
     if fmt is ReviewFormat.json:
         emit(json.dumps([r.to_dict() for r in reports], indent=2))
@@ -265,6 +265,7 @@ def status(
     from drafter.status import draft_status
 
     template = _explicit_template(template)
+    config = resolved(max_context=max_context, max_wait=max_wait)  # once, not once per draft
     reports = []
     for path in paths:
         text = _read(path)
@@ -272,7 +273,7 @@ def status(
             draft_status(
                 text,
                 _outline(text, template),
-                _inputs(path, text, source, max_context, max_wait),
+                _inputs(path, text, source, config.max_context, config.max_wait),
                 path=str(path),
             )
         )

@@ -14,6 +14,7 @@ through :class:`TrackerHttp`, which enforces the policy in one place:
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import ipaddress
 import json
@@ -282,8 +283,13 @@ class TrackerHttp:
         if retry_after:
             if retry_after.strip().isdigit():
                 return max(float(retry_after), 1.0)
-            when = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
+            try:
+                when = email.utils.parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):  # not a date either: use the default wait below
+                when = None
             if when is not None:
+                if when.tzinfo is None:  # HTTP dates are GMT
+                    when = when.replace(tzinfo=datetime.UTC)
                 return max(when.timestamp() - self.settings.clock(), 1.0)
         reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
         if reset and reset.strip().isdigit():

@@ -151,6 +151,15 @@ def test_retry_after_http_date_and_persistent_429(recorder: Recorder) -> None:
     assert recorder.sleeps == [5.0, 5.0]
 
 
+def test_malformed_retry_after_falls_back_to_the_default_wait(recorder: Recorder) -> None:
+    # Neither seconds nor an HTTP date: drafter waits its default, then fails with the usual
+    # one-line rate-limit error (exit 2), never "unexpected ValueError".
+    transport = httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "soon"}, json={}))
+    with pytest.raises(SourceError, match="rate limit"):
+        load_source("o/r#1", _public(recorder, max_wait=5), transport=transport)
+    assert recorder.sleeps == []  # the 60 s default is over --max-wait 5, so no sleep at all
+
+
 def test_response_size_cap() -> None:
     transport = httpx.MockTransport(lambda r: httpx.Response(200, content=b"[" + b" " * 5000 + b"]"))
     with pytest.raises(SourceError, match="more than 0 MB"):
