@@ -243,6 +243,7 @@ def assemble_draft(
         issue_hash=issue_fingerprint(ctx),
         comments={c.id: digest(c.body) for c in ctx.comments},
         bases={sid: pack(body) for sid, body in bodies.items() if body},
+        notes=[note.text for note in ctx.notes],
     )
     return DraftResult(
         ctx=ctx,

@@ -50,6 +50,8 @@ class Provenance:
     issue_hash: str = ""
     comments: dict[str, str] = field(default_factory=dict)
     bases: dict[str, str] = field(default_factory=dict)
+    # The team's notes the draft was made with, so that redraft does not silently lose them.
+    notes: list[str] = field(default_factory=list)
 
     def to_comment(self) -> str:
         data = {"schema": SCHEMA, **asdict(self)}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from drafter.context import IssueContext
+from drafter.context import IssueContext, Note
 from drafter.draft import SectionContent, drafted_sections, section_id
 from drafter.errors import EditedDraftError, InputError, ProviderError, WriteError
 from drafter.merge import Conflict, has_markers, merge3
@@ -107,6 +107,13 @@ def _read(path: Path) -> str:
         raise InputError(f"{path} does not exist", hint="pass the path of a draft drafter wrote") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}", hint="pass a UTF-8 markdown draft") from None
+
+
+def with_recorded_notes(ctx: IssueContext, provenance: Provenance) -> IssueContext:
+    """The notes the draft was made with, then any new ``--notes``: a redraft keeps the team's words."""
+    given = {note.text for note in ctx.notes}
+    recorded = tuple(Note(text, "provenance") for text in provenance.notes if text not in given)
+    return replace(ctx, notes=recorded + ctx.notes) if recorded else ctx
 
 
 def _eol(lines: list[str]) -> str:
@@ -215,7 +222,7 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
             f"{path} does not record the SOURCE it was drafted from (older draft, or read from stdin)",
             hint="pass --source with the issue URL or file",
         )
-    ctx = load(spec)
+    ctx = with_recorded_notes(load(spec), provenance)
     content, usage = asyncio.run(_generate(outline, ctx, section, options, located))
     new_body = section_body(section, content)
     conflicts: list[Conflict] = []
@@ -242,6 +249,7 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
         comments={c.id: digest(c.body) for c in ctx.comments},
         issue_hash=issue_fingerprint(ctx),
         source_spec=provenance.source_spec or spec,
+        notes=[note.text for note in ctx.notes],
     )
     if content.sources:
         new_prov.section_sources[sid] = content.sources

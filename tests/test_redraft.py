@@ -183,3 +183,28 @@ def test_redraft_with_a_fake_chat_model_runs_only_the_owning_chain(drafted: tupl
     assert outside(after, "4.3 Rollback Strategy") == outside(before, "4.3 Rollback Strategy")
     with pytest.raises(InputError):
         redraft(path, RedraftOptions(section="Missing", model=options.model), load)
+
+
+def test_redraft_keeps_the_notes_the_draft_was_made_with(tmp_path: Path) -> None:
+    source = tmp_path / "issue.json"
+    source.write_text(json.dumps(issue(FIRST).to_dict()), encoding="utf-8")
+    out = tmp_path / "draft.md"
+    made = cli("from-issue", source, "--model", "offline", "--notes", "Keep the v1 export API", "--out", out)
+    assert made.exit_code == 0, made.stderr
+    _, provenance = split_provenance(out.read_text(encoding="utf-8"))
+    assert provenance is not None and provenance.notes == ["Keep the v1 export API"]
+
+    outline = load_outline("technical-design")
+    spec = next(s for s in plan(outline) if s.name == "risks")
+    chat = RecordingFake(messages=iter([reply(chain_answer(spec))]))
+    options = RedraftOptions(
+        section="Rollback Strategy",
+        model=resolve_model("openai:fake", {"OPENAI_API_KEY": "sk"}),
+        handle=ModelHandle(chat, "fake"),
+    )
+    # The loader brings no notes (none given to redraft); the recorded ones still reach the model.
+    redraft(out, options, lambda _: IssueContext.from_dict(json.loads(source.read_text(encoding="utf-8"))))
+    prompt = "\n".join(str(m.content) for m in chat.seen[0])
+    assert "Keep the v1 export API" in prompt
+    _, after = split_provenance(out.read_text(encoding="utf-8"))
+    assert after is not None and after.notes == ["Keep the v1 export API"]
