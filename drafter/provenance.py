@@ -58,7 +58,9 @@ class Provenance:
         payload = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True)
         # "<" and ">" only occur inside JSON strings; escaping them keeps "-->" and any forged
         # "<!-- drafter:provenance" (from notes or titles) out of the comment.
-        return "<!-- drafter:provenance\n" + payload.replace("<", "\\u003c").replace(">", "\\u003e") + "\n-->\n"
+        return (
+            "<!-- drafter:provenance\n" + payload.replace("<", "\\u003c").replace(">", "\\u003e") + "\n-->\n"
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
