@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from json_handler import JsonHandler
+
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 OWNER, REPO = "bench", "corpus"
 _ISSUE = re.compile(r"^/repos/([\w.-]+)/([\w.-]+)/issues/(\d+)(/comments)?$")
@@ -89,23 +91,7 @@ def make_handler(
 ) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes; with Nagle on, the client's delayed ACK
-        # stalls every response by ~40 ms, which would be charged to drafter.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _send(self, status: int, payload: Any) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/stats":

@@ -31,6 +31,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from json_handler import JsonHandler
+
 
 def tokens(text: str) -> int:
     """The rough token estimate used on both sides of the benchmark's ratio."""
@@ -90,23 +92,7 @@ class Stats:
 
 
 def make_handler(latency: float, stats: Stats) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes; with Nagle on, the client's delayed ACK
-        # stalls every response by ~40 ms, which would be charged to drafter.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            return
-
-        def _send(self, status: int, payload: Any) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             if self.path == "/stats":
                 self._send(200, stats.snapshot())
