@@ -8,9 +8,11 @@ Usage::
     print(run.totals())
 
 Each source is fetched in a worker thread (``asyncio.to_thread``) and drafted with
-:func:`drafter.pipeline.draft_async` under one ``asyncio.Semaphore`` of ``concurrency`` slots;
-all drafts share the model handle (one HTTP client for the model server) and one tracker
-connection pool (:class:`~drafter.sources.pool.SharedTransport`). A failing issue becomes a
+:func:`drafter.pipeline.draft_async`. ``concurrency`` is the number of model calls in flight; up
+to twice as many issues are in progress, so that while a draft waits on its own previous answer
+(problem -> solution -> risks) another issue's call takes the free slot. All drafts share the
+model handle (one HTTP client for the model server) and one tracker connection pool
+(:class:`~drafter.sources.pool.SharedTransport`, at most ``concurrency`` fetches per host). A failing issue becomes a
 ``failed`` item and never stops the others.
 
 Before any model call the draft's input hash (issue, comments, notes, template, prompts, model)
@@ -247,6 +249,16 @@ def select_shard(
 
 
 # -- running ---------------------------------------------------------------------------------------
+def issues_in_progress(options: BatchOptions) -> int:
+    """Issues a batch works on at once: two per model-call slot (see the module docstring).
+
+    Under a token or cost budget, one per slot: a budget is checked when a draft starts, so the
+    drafts in progress are what a run can spend beyond it, and that stays ``concurrency``.
+    """
+    budgeted = options.max_total_tokens is not None or options.max_cost is not None
+    return options.concurrency if budgeted else 2 * options.concurrency
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, DrafterError):
         return str(exc)
@@ -293,6 +305,9 @@ class _Runner:
             item.reason = self._budget_reason()
             return
         assert item.path is not None
+        handle = options.draft.ensure_handle()
+        if handle is not None and handle.max_in_flight != options.concurrency:
+            handle.limit(options.concurrency)
         per_item = replace(options.draft, source_spec=record_source(item.source, Path(item.path)))
         result = await draft_async(ctx, self.outline, per_item)
         await self._write(item, result)
@@ -367,7 +382,7 @@ class _Runner:
 
     async def _draft_items(self, items: list[BatchItem]) -> None:
         """Settle every item; :mod:`drafter.openai_batch` overrides this with its staged run."""
-        gate = asyncio.Semaphore(self.options.concurrency)
+        gate = asyncio.Semaphore(issues_in_progress(self.options))
         await asyncio.gather(*(self._one(item, gate) for item in items))
 
 
@@ -412,7 +427,7 @@ async def _owned_loop(runner: _Runner) -> BatchRun:
     # Fetches run in threads (asyncio.to_thread); give them one per slot, since the default pool
     # has cpu_count + 4 threads, which would cap a --concurrency 16 batch on a 2-core runner.
     # asyncio.run shuts this executor down when the loop closes.
-    workers = max(options.concurrency + 1, 4)
+    workers = max(issues_in_progress(options) + 1, 4)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drafter-batch")
     asyncio.get_running_loop().set_default_executor(executor)
     return await _run_async(runner)

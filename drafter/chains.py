@@ -8,22 +8,23 @@ back to TODO markers for the human. ``solution`` sees ``problem``'s draft, ``ris
 a chain that depends on nothing else runs concurrently with the others.
 
 The model is injected as a :class:`ModelHandle` around any langchain ``BaseChatModel``: tests
-pass fake chat models, :mod:`drafter.providers` passes ChatOpenAI with native structured output.
+pass fake chat models; :mod:`drafter.providers` calls OpenAI-compatible servers with native
+structured output.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from drafter.context import IssueContext
@@ -32,6 +33,12 @@ from drafter.errors import DrafterError, ProviderError
 from drafter.grounding import ground, input_text
 from drafter.outline import Outline, Section, title_key
 from drafter.prompts import Prompts
+
+if TYPE_CHECKING:
+    # Type-only: importing langchain's chat-model and runnable stack costs ~0.5 s (it pulls in
+    # langsmith), which only a handle around a langchain chat model needs, when it first asks.
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
 DEPENDENCIES = {"problem": (), "solution": ("problem",), "risks": ("problem", "solution")}
 
@@ -273,48 +280,69 @@ def _extract_json(text: str) -> str:
     return text[start : end + 1] if start != -1 and end > start else text
 
 
+def _parse(text: str, schema: type[BaseModel]) -> tuple[BaseModel | None, Exception | None]:
+    try:
+        return schema.model_validate_json(_extract_json(text)), None
+    except (ValidationError, ValueError) as exc:
+        return None, exc
+
+
 def _parser(schema: type[BaseModel]) -> Callable[[BaseMessage], dict[str, Any]]:
     def parse(message: BaseMessage) -> dict[str, Any]:
         text = message.text if isinstance(message.text, str) else str(message.content)
-        try:
-            return {
-                "raw": message,
-                "parsed": schema.model_validate_json(_extract_json(text)),
-                "parsing_error": None,
-            }
-        except (ValidationError, ValueError) as exc:
-            return {"raw": message, "parsed": None, "parsing_error": exc}
+        parsed, error = _parse(text, schema)
+        return {"raw": message, "parsed": parsed, "parsing_error": error}
 
     return parse
 
 
 class ModelHandle:
-    """A chat model plus how to get structured output from it.
+    """A model plus how to get one structured answer from it.
 
-    The default asks for JSON in the prompt and parses the reply, which works with any chat model
-    (and with langchain's fake chat models in tests). Providers override :meth:`structured` to use
-    native JSON-schema output and :meth:`translate` to turn SDK errors into one-line messages.
+    The base class drives any langchain ``BaseChatModel``: it asks for JSON in the prompt and
+    parses the reply, which works with every chat model (and with langchain's fake chat models in
+    tests). :mod:`drafter.providers` overrides :meth:`complete` to call an OpenAI-compatible server
+    directly with native structured output, and :meth:`translate` to turn SDK errors into
+    one-line messages. Timing, tracing and the schema retry stay here, shared by both.
     """
 
-    def __init__(self, chat: BaseChatModel, name: str) -> None:
+    def __init__(self, chat: BaseChatModel | None, name: str) -> None:
         self.chat = chat
         self.name = name
         # Called once per model call with a dict (chain, messages, response, usage, latency_s,
         # retry, error); ``--trace`` and ``--verbose`` set it. See drafter.trace.
         self.tracer: Callable[[dict[str, Any]], None] | None = None
+        self._runnables: dict[type[BaseModel], Runnable[Any, dict[str, Any]]] = {}
+        self.max_in_flight: int | None = None
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
-    def structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
-        return self.chat | RunnableLambda(_parser(schema))
+    def limit(self, calls: int | None) -> None:
+        """Allow at most ``calls`` model calls in flight at once (``None``: no limit).
+
+        ``drafter batch --concurrency N`` limits model calls rather than whole issues: a draft is
+        three dependent calls, so while one issue waits on its own previous answer another can use
+        the free slot, and the server sees a steady N requests.
+        """
+        self.max_in_flight = calls
+        self._gate = None
+
+    def _slot(self) -> AbstractAsyncContextManager[Any]:
+        if self.max_in_flight is None:
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:  # a semaphore belongs to one loop
+            self._gate = (loop, asyncio.Semaphore(self.max_in_flight))
+        return self._gate[1]
 
     def _structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
-        """:meth:`structured`, built once per schema (and per structured-output method, for
-        handles that switch methods): langchain converts the schema to a tool definition each
-        time ``with_structured_output`` is called, which is most of a call's CPU time."""
-        key = (schema, getattr(self, "method_index", None))
-        cache: dict[Any, Runnable[Any, dict[str, Any]]] = self.__dict__.setdefault("_runnables", {})
-        runnable = cache.get(key)
+        """The chat model piped into a JSON parser for ``schema``, built once per schema."""
+        runnable = self._runnables.get(schema)
         if runnable is None:
-            runnable = cache[key] = self.structured(schema)
+            if self.chat is None:
+                raise ProviderError(f"model '{self.name}' has no chat model to ask")
+            from langchain_core.runnables import RunnableLambda
+
+            runnable = self._runnables[schema] = self.chat | RunnableLambda(_parser(schema))
         return runnable
 
     def translate(self, exc: Exception) -> DrafterError:
@@ -322,24 +350,12 @@ class ModelHandle:
             f"model '{self.name}' failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         )
 
-    async def ask(
-        self,
-        messages: Sequence[BaseMessage],
-        schema: type[BaseModel],
-        *,
-        chain: str = "",
-        retry: bool = False,
-    ) -> Reply:
-        """One model call for one JSON answer; every model call of drafter goes through here."""
-        started = time.perf_counter()
-        try:
-            out = await self._structured(schema).ainvoke(list(messages))
-        except Exception as exc:
-            failure = exc if isinstance(exc, DrafterError) else self.translate(exc)
-            self._trace(chain, messages, "", Usage(), started, retry, str(failure))
-            if failure is exc:
-                raise
-            raise failure from exc
+    async def complete(self, messages: Sequence[BaseMessage], schema: type[BaseModel]) -> Reply:
+        """One model call; an answer that does not fit ``schema`` is a :class:`Reply` with an error.
+
+        Raises for a failed call (transport, HTTP status), which :meth:`ask` translates.
+        """
+        out = await self._structured(schema).ainvoke(list(messages))
         raw = out.get("raw")
         usage = Usage(calls=1)
         text = ""
@@ -352,19 +368,32 @@ class ModelHandle:
             usage.completion_tokens = int(meta.get("output_tokens", 0))
         error = out.get("parsing_error")
         parsed = out.get("parsed")
-        if error is None and isinstance(parsed, dict):  # a provider that parses to plain JSON
-            try:
-                parsed = schema.model_validate(parsed)
-            except ValidationError as exc:
-                error, parsed = exc, None
-        if error is None and not isinstance(parsed, BaseModel):
+        if error is None and not isinstance(parsed, schema):
             error = "the answer was empty or not a JSON object"
-        if isinstance(parsed, BaseModel) and not isinstance(parsed, schema):
-            parsed = schema.model_validate(parsed.model_dump())
-        reply = Reply(
+        return Reply(
             parsed if error is None else None, text, None if error is None else _one_line(error), usage
         )
-        self._trace(chain, messages, text, usage, started, retry, reply.error)
+
+    async def ask(
+        self,
+        messages: Sequence[BaseMessage],
+        schema: type[BaseModel],
+        *,
+        chain: str = "",
+        retry: bool = False,
+    ) -> Reply:
+        """One model call for one JSON answer; every model call of drafter goes through here."""
+        async with self._slot():
+            started = time.perf_counter()
+            try:
+                reply = await self.complete(messages, schema)
+            except Exception as exc:
+                failure = exc if isinstance(exc, DrafterError) else self.translate(exc)
+                self._trace(chain, messages, "", Usage(), started, retry, str(failure))
+                if failure is exc:
+                    raise
+                raise failure from exc
+        self._trace(chain, messages, reply.raw, reply.usage, started, retry, reply.error)
         return reply
 
     async def ask_retrying(
@@ -422,11 +451,9 @@ def _one_line(error: object) -> str:
 
 
 def reply_from_text(text: str, schema: type[BaseModel], usage: Usage) -> Reply:
-    """A :class:`Reply` from an answer's text obtained outside a handle (the OpenAI Batch API)."""
-    parsed = _parser(schema)(AIMessage(text))
-    error = parsed["parsing_error"]
-    value = parsed["parsed"] if error is None else None
-    return Reply(value, text, None if error is None else _one_line(error), usage)
+    """A :class:`Reply` from an answer's text: the model's JSON, or the error that stopped it."""
+    parsed, error = _parse(text, schema)
+    return Reply(parsed, text, None if error is None else _one_line(error), usage)
 
 
 @dataclass

@@ -46,7 +46,7 @@ from drafter.errors import InputError
 from drafter.outline import Outline
 from drafter.pipeline import _previous_markdown, assemble_draft, expected_inputs_hash
 from drafter.prompts import Prompts
-from drafter.providers import BATCH_ENDPOINT, OFFLINE, chat_request_body
+from drafter.providers import BATCH_ENDPOINT, OFFLINE, request_body
 from drafter.writer import draft_filename
 
 STATE_FILE = ".drafter-batch-state.json"
@@ -260,7 +260,7 @@ class _Stages:
             if name in job.results:
                 contents.update(job.results[name].contents)
         previous = _previous_markdown(self.outline, contents) if contents else ""
-        body = chat_request_body(self.choice, job.drafter.messages(spec, previous), chain_schema(spec))
+        body = request_body(self.choice, job.drafter.messages(spec, previous), chain_schema(spec))
         line = {"custom_id": cid, "method": "POST", "url": BATCH_ENDPOINT, "body": body}
         return json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n"
 

@@ -13,6 +13,7 @@ or validating.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -157,7 +158,7 @@ async def _draft_with_model(
             meta=meta,
         )
 
-    draft = assemble()
+    draft = await asyncio.to_thread(assemble)
     if not options.reask:
         return draft
     # Re-ask each chain whose sections fail the structure check, once, with the findings. The
@@ -301,7 +302,9 @@ def write_result(result: DraftResult, path: Path, *, force: bool = False) -> Wri
     return write_draft(path, result.text, force=force)
 
 
+@functools.cache
 def _version() -> str:
+    """drafter's installed version, recorded in provenance (a metadata lookup costs ~2 ms)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

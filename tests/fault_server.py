@@ -15,6 +15,11 @@ request's ``response_format`` (or tool) schema. Faults are picked by a seeded RN
     length     like ``truncated`` but with ``finish_reason: "length"``
     refusal    a 200 with ``message.refusal`` set and no content
     redirect   a 307 to ``redirect_to`` (another origin)
+    html       a 200 whose body is an HTML page (a proxy's error page), not a chat completion
+
+``unsupported`` lists structured-output methods the server rejects with HTTP 400, as servers
+without them do: ``json_schema``, ``json_object`` (response_format types) and ``tools``.
+``methods`` records the method of every request, in order.
 
 Every request's headers are kept in ``seen_headers`` so tests can check what was sent where.
 """
@@ -88,7 +93,10 @@ class FaultServer:
         slow_seconds: float = 2.0,
         redirect_to: str = "",
         echo_auth: bool = False,
+        unsupported: Iterable[str] = (),
     ) -> None:
+        self.unsupported = frozenset(unsupported)
+        self.methods: list[str] = []
         self.rate = rate
         self.rng = random.Random(seed)
         self.faults = tuple(faults)
@@ -164,8 +172,18 @@ class FaultServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
+                method = (
+                    "tools"
+                    if request.get("tools")
+                    else (request.get("response_format") or {}).get("type", "")
+                )
                 with server.lock:
                     server.seen_headers.append({k.lower(): v for k, v in self.headers.items()})
+                    server.methods.append(method)
+                if method in server.unsupported:
+                    message = f"response_format {method} is not supported by this server"
+                    self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                    return
                 kind = server._pick()
                 try:
                     self._fault(kind, request)
@@ -188,6 +206,13 @@ class FaultServer:
                     self.send_header("Location", server.redirect_to + self.path.removeprefix("/v1"))
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                elif kind == "html":
+                    page = b"<html><body>Bad gateway</body></html>"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
                 elif kind == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.connection.close()

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +34,6 @@ pytestmark = pytest.mark.block_network(allowed_hosts=LOOPBACK)
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
 FAKE_KEY = "sk-FAKEfaultserver0000000000000000"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sdk_client() -> Iterator[None]:
-    """Each test runs its own event loops; langchain-openai caches one async HTTP client per
-    (base URL, timeout) for the whole process, so drop it between tests (a new process would)."""
-    from langchain_openai.chat_models import _client_utils
-
-    _client_utils._cached_async_httpx_client.cache_clear()
-    yield
-    _client_utils._cached_async_httpx_client.cache_clear()
 
 
 def _env(server: FaultServer, retries: int = 3) -> dict[str, str]:
@@ -153,17 +141,12 @@ def test_fifty_issues_with_twenty_percent_faults_all_complete(tmp_path: Path) ->
     for path in (tmp_path / "out").glob("*.md"):
         assert validate_text(path.read_text(encoding="utf-8"), load_outline(None)).valid()
     if failed:  # and a re-run finishes the rest
-        from langchain_openai.chat_models import _client_utils
-
-        _client_utils._cached_async_httpx_client.cache_clear()  # a rerun is a new process
         with FaultServer(rate=0.0) as clean:
             again = _run(clean, sources, tmp_path / "out", retries=3)
         assert again.totals()["written"] == len(failed)
 
 
 def test_fifty_issues_without_retries_report_failures_and_rerun_finishes(tmp_path: Path) -> None:
-    from langchain_openai.chat_models import _client_utils
-
     sources = _issues(tmp_path / "issues", 50)
     out = tmp_path / "out"
     with FaultServer(rate=0.2, seed=7, slow_seconds=1.5) as server:
@@ -177,7 +160,6 @@ def test_fifty_issues_without_retries_report_failures_and_rerun_finishes(tmp_pat
     assert {Path(str(item.path)).name for item in written} == on_disk
     assert not list(out.glob(".*.tmp"))
 
-    _client_utils._cached_async_httpx_client.cache_clear()  # a rerun is a new process
     with FaultServer(rate=0.0) as clean:
         second = _run(clean, sources, out, retries=0)
     totals = second.totals()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -56,15 +55,6 @@ def _secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JIRA_EMAIL", "someone@example.com")
     monkeypatch.setenv("DRAFTER_TIMEOUT", "1")
     monkeypatch.setenv("DRAFTER_MAX_RETRIES", "0")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sdk_client() -> Iterator[None]:
-    from langchain_openai.chat_models import _client_utils
-
-    _client_utils._cached_async_httpx_client.cache_clear()
-    yield
-    _client_utils._cached_async_httpx_client.cache_clear()
 
 
 def _scan_tree(folder: Path) -> dict[str, list[str]]:

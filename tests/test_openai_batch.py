@@ -30,7 +30,7 @@ from drafter.openai_batch import STATE_FILE, StagedOptions, run_openai_batch, st
 from drafter.outline import load_outline
 from drafter.pipeline import DraftOptions
 from drafter.provenance import split_provenance
-from drafter.providers import resolve_model
+from drafter.providers import resolve_model, strict_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -124,7 +124,8 @@ def test_requests_are_chat_completions_with_the_chain_schema_stage_by_stage(tmp_
         assert body["model"] == "gpt-4o-mini"
         assert [m["role"] for m in body["messages"]] == ["system", "user"]
         assert body["response_format"]["type"] == "json_schema"
-        assert body["response_format"]["json_schema"]["schema"] == chain_schema(spec).model_json_schema()
+        sent = body["response_format"]["json_schema"]
+        assert sent["strict"] is True and sent["schema"] == strict_schema(chain_schema(spec))
     # solution (stage 2) is asked with the problem draft that stage 1 returned
     assert "within what the inputs say" not in requests[0]["body"]["messages"][1]["content"]
     assert "within what the inputs say" in requests[2]["body"]["messages"][1]["content"]

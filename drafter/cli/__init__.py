@@ -5,6 +5,8 @@ Each command group lives in its own module and registers on the shared :data:`ap
 
 from __future__ import annotations
 
+import gc
+
 from drafter.cli import batch as _batch  # noqa: F401
 from drafter.cli import draft as _draft  # noqa: F401
 from drafter.cli import eval as _eval  # noqa: F401
@@ -21,4 +23,10 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    finally:
+        # The command is done; what is left is the interpreter tearing down its modules. Freezing
+        # the collector first spares it from tracing every object of the model stack (openai,
+        # pydantic) on the way out: about 0.25 s per process, when it has drafted with a model.
+        gc.freeze()
