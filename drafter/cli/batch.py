@@ -164,7 +164,7 @@ def batch(
         None,
         "--concurrency",
         "-j",
-        help="Issues drafted at the same time [env: DRAFTER_CONCURRENCY; config concurrency; default 4].",
+        help="Model calls in flight at once, across issues; up to twice as many issues are in progress [env: DRAFTER_CONCURRENCY; config concurrency; default 4].",
         show_default=False,
     ),
     notes: list[str] = NOTES,
