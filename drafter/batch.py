@@ -276,6 +276,8 @@ class _Runner:
         self.cost = 0.0
         self.done = 0
         self.claimed: dict[Path, str] = {}
+        # Per item: the previous item's "path claimed" event and its own (see _prepare).
+        self.turns: dict[int, tuple[asyncio.Event | None, asyncio.Event]] = {}
 
     def _budget_left(self) -> bool:
         limit, max_cost = self.options.max_total_tokens, self.options.max_cost
@@ -315,10 +317,21 @@ class _Runner:
     async def _prepare(self, item: BatchItem) -> IssueContext | None:
         """Fetch the issue and decide whether it needs drafting; ``None`` once ``item`` is settled."""
         options = self.options
-        ctx = await asyncio.to_thread(self._load, item.source)
-        path = options.out_dir / draft_filename(ctx)
-        item.path = str(path)
-        other = self.claimed.setdefault(path.resolve(), item.source)
+        before, mine = self.turns.get(id(item), (None, None))
+        try:
+            ctx = await asyncio.to_thread(self._load, item.source)
+            # Fetches finish in any order; paths are claimed in the order the sources were
+            # listed, so of two sources that draft to one file, the first listed always wins.
+            if before is not None:
+                await before.wait()
+            path = options.out_dir / draft_filename(ctx)
+            item.path = str(path)
+            other = self.claimed.setdefault(path.resolve(), item.source)
+        finally:
+            if mine is not None:
+                if before is not None:
+                    await before.wait()
+                mine.set()
         if other != item.source:
             raise InputError(f"{item.source} drafts to the same file as {other}", hint="list it once")
         existing = await asyncio.to_thread(inspect_target, path)
@@ -377,6 +390,8 @@ class _Runner:
                 hint="pick a writable folder",
             ) from None
         items = [BatchItem(source=spec, key=source_key(spec, options.settings)) for spec in self.sources]
+        events = [asyncio.Event() for _ in items]
+        self.turns = {id(item): (events[i - 1] if i else None, events[i]) for i, item in enumerate(items)}
         await self._draft_items(items)
         return BatchRun(items, time.perf_counter() - started)
 

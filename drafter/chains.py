@@ -33,6 +33,7 @@ from drafter.errors import DrafterError, ProviderError
 from drafter.grounding import ground, input_text
 from drafter.outline import Outline, Section, title_key
 from drafter.prompts import Prompts
+from drafter.providers import ANSWER_SHAPE
 
 if TYPE_CHECKING:
     # Type-only: importing langchain's chat-model and runnable stack costs ~0.5 s (it pulls in
@@ -77,11 +78,11 @@ def plan(outline: Outline) -> list[ChainSpec]:
 
 
 def _section_model(key: str, section: Section) -> type[BaseModel]:
-    fields: dict[str, Any] = {
-        "text": (str, Field(description="Markdown prose for this section, no headings")),
-    }
+    # Only what the field name does not say gets a description: the schema is sent with every
+    # call, and the prompt already says what "text" and "sources" are.
+    fields: dict[str, Any] = {"text": (str, ...)}
     if section.list_expected:
-        fields["items"] = (list[str], Field(description="List entries, one idea each, no bullet characters"))
+        fields["items"] = (list[str], Field(description="one idea per entry, no bullet characters"))
     if section.tables:
         columns: dict[str, Any] = {_ident(c): (str, Field(description=c)) for c in section.tables[0].columns}
         row: Any = create_model(f"{key.title().replace('_', '')}Row", **columns)
@@ -95,10 +96,7 @@ def _section_model(key: str, section: Section) -> type[BaseModel]:
                 description=f"Contents of the {len(section.fences)} code blocks, without fences ({labels})"
             ),
         )
-    fields["sources"] = (
-        list[str],
-        Field(description="Ids of the inputs this section uses: issue, comment:<id>, note:<n>"),
-    )
+    fields["sources"] = (list[str], ...)
     return create_model(f"{key.title().replace('_', '')}Section", **fields)
 
 
@@ -345,6 +343,14 @@ class ModelHandle:
             runnable = self._runnables[schema] = self.chat | RunnableLambda(_parser(schema))
         return runnable
 
+    def sent_messages(self, messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
+        """The messages as the model receives them (what ``--trace`` records).
+
+        A chat model asked for JSON in the prompt needs the answer-shape message; a handle that
+        sends the JSON schema natively drops it, since the schema says the same.
+        """
+        return messages
+
     def translate(self, exc: Exception) -> DrafterError:
         return ProviderError(
             f"model '{self.name}' failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
@@ -389,11 +395,11 @@ class ModelHandle:
                 reply = await self.complete(messages, schema)
             except Exception as exc:
                 failure = exc if isinstance(exc, DrafterError) else self.translate(exc)
-                self._trace(chain, messages, "", Usage(), started, retry, str(failure))
+                self._trace(chain, self.sent_messages(messages), "", Usage(), started, retry, str(failure))
                 if failure is exc:
                     raise
                 raise failure from exc
-        self._trace(chain, messages, reply.raw, reply.usage, started, retry, reply.error)
+        self._trace(chain, self.sent_messages(messages), reply.raw, reply.usage, started, retry, reply.error)
         return reply
 
     async def ask_retrying(
@@ -522,12 +528,13 @@ class Drafter:
             "previous": _data(previous),
             "findings": [_data(f) for f in findings],
             "inputs": self.compact_inputs if spec.depends_on else self.inputs,
-            "schema": answer_shape(spec),
         }
         prompt_name = spec.name if _has_prompt(self.prompts, spec.name) else "solution"
         return [
             SystemMessage(self.prompts.render("system")),
             HumanMessage(self.prompts.render(prompt_name, **variables)),
+            # Dropped by handles that send the JSON schema itself (see ModelHandle.sent_messages).
+            HumanMessage(self.prompts.render("answer", schema=answer_shape(spec)), name=ANSWER_SHAPE),
         ]
 
     async def run_chain(

@@ -106,6 +106,8 @@ def _positive_int(value: str | None, name: str) -> int | None:
     return int(value)
 
 
+# The name of the message that spells out the answer's JSON shape in words (chains.Drafter).
+ANSWER_SHAPE = "answer_shape"
 Method = Literal["json_schema", "json_mode", "function_calling"]
 METHODS: tuple[Method, ...] = ("json_schema", "json_mode", "function_calling")
 TEMPERATURE = 0.2
@@ -118,7 +120,7 @@ def strict_schema(schema: type[PydanticModel]) -> dict[str, Any]:
     Strict mode guarantees an answer that fits, but only for schemas where every object closes
     ``additionalProperties`` and requires all of its properties, and where a ``$ref`` stands
     alone. pydantic writes ``{"$ref": ..., "description": ...}`` for a described sub-model, so
-    such references are inlined. Cached: a batch sends the same few schemas hundreds of times.
+    such references are inlined; the ``title`` pydantic gives every node is dropped. Cached: a batch sends the same few schemas hundreds of times.
     """
     document = schema.model_json_schema()
     definitions: dict[str, Any] = document.get("$defs", {})
@@ -132,7 +134,10 @@ def strict_schema(schema: type[PydanticModel]) -> dict[str, Any]:
         if isinstance(ref, str) and len(node) > 1 and ref.startswith("#/$defs/"):
             target = definitions[ref.removeprefix("#/$defs/")]
             node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-        out = {key: fix(value) for key, value in node.items()}
+        # pydantic titles every schema node after its class or field name: noise the model pays for.
+        out = {
+            key: fix(value) for key, value in node.items() if not (key == "title" and isinstance(value, str))
+        }
         if out.get("type") == "object" and "properties" in out:
             out["additionalProperties"] = False
             out["required"] = list(out["properties"])
@@ -172,7 +177,7 @@ def request_body(
         "model": choice.name,
         "messages": [
             {"role": _ROLES.get(message.type, "user"), "content": str(message.content)}
-            for message in messages
+            for message in messages_for(messages, method)
         ],
         "temperature": TEMPERATURE,
     }
@@ -195,6 +200,18 @@ def request_body(
             # llama.cpp, Ollama and older vLLM only honour the classic field.
             body["max_tokens"] = choice.max_tokens
     return body
+
+
+def messages_for(messages: Sequence[BaseMessage], method: Method) -> list[BaseMessage]:
+    """``messages`` without the answer-shape message when the schema itself is sent.
+
+    Native structured output and tool calls carry the schema in the request (and the model is
+    billed for it there), so repeating its shape in the prompt only pays for it twice. JSON mode
+    sends no schema: the model learns the keys from that message.
+    """
+    if method == "json_mode":
+        return list(messages)
+    return [message for message in messages if getattr(message, "name", None) != ANSWER_SHAPE]
 
 
 def answer_of(completion: Mapping[str, Any], schema: type[PydanticModel]) -> Reply:
@@ -295,6 +312,9 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                 if not isinstance(answer, dict):
                     raise BadResponse("answered with JSON that is not a chat completion")
                 return answer_of(answer, schema)
+
+        def sent_messages(self, messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
+            return messages_for(messages, METHODS[self.method_index])
 
         def translate(self, exc: Exception) -> DrafterError:
             where = f" at {choice.base_url}" if choice.base_url else ""

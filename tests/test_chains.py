@@ -120,7 +120,8 @@ def errors(result: DraftResult) -> list[str]:
 
 
 def human_text(chat: RecordingFake, call: int) -> str:
-    return str(chat.seen[call][-1].content)
+    """Every user message of one call: the task with the inputs, then the answer's shape."""
+    return "\n".join(str(m.content) for m in chat.seen[call] if m.type == "human")
 
 
 # -- happy path ----------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def drafting_model(template: Outline) -> Callable[[list[BaseMessage]], str]:
     specs = plan(template)
 
     def respond(messages: list[BaseMessage]) -> str:
-        prompt = str(messages[-1].content)
+        prompt = "\n".join(str(m.content) for m in messages if m.type == "human")
         for spec in specs:
             if f"Draft the {spec.name.upper()}" in prompt:
                 answer = {k: _section_answer(k, s) for k, s in spec.sections.items()}
