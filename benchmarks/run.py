@@ -400,24 +400,40 @@ def token_figures(drafter: list[str], work: Path) -> list[Row]:
         argv += ["--out-dir", str(work / "corpus"), "--author", "Bench", "--notes", NOTE, *BUDGET]
         argv += ["--report", str(report)]
         checked(run_process(argv, drafter_env(s), work), "drafter batch (corpus)")
+        stats = s.stats.snapshot()
     items = json.loads(report.read_text(encoding="utf-8"))["items"]
-    ratios = []
+    if stats["calls"] != 3 * len(items):
+        raise SystemExit(f"expected 3 calls per draft, the stub saw {stats['calls']} for {len(items)}")
+    # Every draft sends the same three schemas (same template, no re-ask), so its share is exact.
+    schema_per_draft = stats["schema_tokens"] / len(items)
+    ratios, without_schema = [], []
     for item in items:
         number = int(item["source"].rsplit("#", 1)[1])
         reference = stub_openai.tokens(
             "\n".join([stub_github.reference_text(stub_github.fixture_for(corpus, number)), NOTE, template])
         )
         ratios.append(item["usage"]["prompt_tokens"] / reference)
+        without_schema.append((item["usage"]["prompt_tokens"] - schema_per_draft) / reference)
+    reference_note = "chars/4 of issue + comments + notes + template"
     return [
         Row(
-            f"prompt tokens per draft ({len(ratios)} corpus issues; min/max over issues)",
+            f"prompt tokens per draft, messages + JSON schema ({len(ratios)} corpus issues; min/max over issues)",
             ratios,
             "x",
-            "chars/4 of issue + comments + notes + template",
+            reference_note,
             f"{statistics.median(ratios):.2f}× (worst {max(ratios):.2f}×)",
             "≤ 2×",
             max(ratios) <= 2.0,
-        )
+        ),
+        Row(
+            f"… the messages alone (the schema is {schema_per_draft:.0f} tokens per draft)",
+            without_schema,
+            "x",
+            reference_note,
+            f"{statistics.median(without_schema):.2f}× (worst {max(without_schema):.2f}×)",
+            "—",
+            None,
+        ),
     ]
 
 

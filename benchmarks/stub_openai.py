@@ -77,6 +77,7 @@ class Stats:
         self.lock = threading.Lock()
         self.calls = 0
         self.prompt_tokens = 0
+        self.schema_tokens = 0  # of prompt_tokens: the response_format schema or tool definitions
         self.completion_tokens = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -86,6 +87,7 @@ class Stats:
             return {
                 "calls": self.calls,
                 "prompt_tokens": self.prompt_tokens,
+                "schema_tokens": self.schema_tokens,
                 "completion_tokens": self.completion_tokens,
                 "max_in_flight": self.max_in_flight,
             }
@@ -105,6 +107,7 @@ def make_handler(latency: float, stats: Stats) -> type[BaseHTTPRequestHandler]:
             if self.path == "/reset":
                 with stats.lock:
                     stats.calls = stats.prompt_tokens = stats.completion_tokens = stats.max_in_flight = 0
+                    stats.schema_tokens = 0
                 self._send(200, {"ok": True})
                 return
             if not self.path.endswith("/chat/completions"):
@@ -122,6 +125,11 @@ def make_handler(latency: float, stats: Stats) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
             prompt = "".join(str(m.get("content", "")) for m in request.get("messages", []))
+            # The schema or tool definitions are prompt input too (OpenAI bills them as such).
+            fmt_sent = (request.get("response_format") or {}).get("json_schema")
+            schema_text = json.dumps(fmt_sent, separators=(",", ":")) if fmt_sent else ""
+            if request.get("tools"):
+                schema_text += json.dumps(request["tools"], separators=(",", ":"))
             message: dict[str, Any] = {"role": "assistant", "content": "{}"}
             finish = "stop"
             fmt = request.get("response_format") or {}
@@ -147,11 +155,13 @@ def make_handler(latency: float, stats: Stats) -> type[BaseHTTPRequestHandler]:
                 }
                 finish = "tool_calls"
             out_text = message["content"] or json.dumps(message.get("tool_calls"))
-            usage = {"prompt_tokens": tokens(prompt), "completion_tokens": tokens(out_text)}
+            schema_tokens = tokens(schema_text) if schema_text else 0
+            usage = {"prompt_tokens": tokens(prompt) + schema_tokens, "completion_tokens": tokens(out_text)}
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             with stats.lock:
                 stats.calls += 1
                 stats.prompt_tokens += usage["prompt_tokens"]
+                stats.schema_tokens += schema_tokens
                 stats.completion_tokens += usage["completion_tokens"]
             return {
                 "id": f"chatcmpl-stub-{stats.calls}",

@@ -148,9 +148,9 @@ def chain_schema(spec: ChainSpec) -> type[BaseModel]:
 
 
 def _build_chain_schema(spec: ChainSpec) -> type[BaseModel]:
+    # No per-section description: the prompt already maps every key to its heading and guidance.
     fields: dict[str, Any] = {
-        key: (_section_model(key, section), Field(description=section.heading))
-        for key, section in spec.sections.items()
+        key: (_section_model(key, section), ...) for key, section in spec.sections.items()
     }
     return create_model(f"{spec.name.title()}Draft", **fields)
 

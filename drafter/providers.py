@@ -115,28 +115,32 @@ TEMPERATURE = 0.2
 
 @functools.lru_cache(maxsize=64)
 def strict_schema(schema: type[PydanticModel]) -> dict[str, Any]:
-    """``schema``'s JSON schema in the form OpenAI's strict structured output accepts.
+    """``schema``'s JSON schema in the form OpenAI's strict structured output accepts, compactly.
 
     Strict mode guarantees an answer that fits, but only for schemas where every object closes
-    ``additionalProperties`` and requires all of its properties, and where a ``$ref`` stands
-    alone. pydantic writes ``{"$ref": ..., "description": ...}`` for a described sub-model, so
-    such references are inlined; the ``title`` pydantic gives every node is dropped. Cached: a batch sends the same few schemas hundreds of times.
+    ``additionalProperties`` and requires all of its properties. The schema is sent (and billed)
+    with every call, so it is also made small: every ``$ref`` is inlined (drafter's answer models
+    are a fixed-depth tree, so nothing is defined twice) and pydantic's ``title`` on every node
+    is dropped. Cached: a batch sends the same few schemas hundreds of times.
     """
     document = schema.model_json_schema()
-    definitions: dict[str, Any] = document.get("$defs", {})
+    definitions: dict[str, Any] = document.pop("$defs", {})
 
-    def fix(node: Any) -> Any:
+    def fix(node: Any, depth: int = 0) -> Any:
+        if depth > 32:
+            raise ConfigError(f"the answer schema {schema.__name__} is recursive")
         if isinstance(node, list):
-            return [fix(item) for item in node]
+            return [fix(item, depth + 1) for item in node]
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
-        if isinstance(ref, str) and len(node) > 1 and ref.startswith("#/$defs/"):
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
             target = definitions[ref.removeprefix("#/$defs/")]
             node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-        # pydantic titles every schema node after its class or field name: noise the model pays for.
         out = {
-            key: fix(value) for key, value in node.items() if not (key == "title" and isinstance(value, str))
+            key: fix(value, depth + 1)
+            for key, value in node.items()
+            if not (key == "title" and isinstance(value, str))
         }
         if out.get("type") == "object" and "properties" in out:
             out["additionalProperties"] = False
@@ -144,17 +148,7 @@ def strict_schema(schema: type[PydanticModel]) -> dict[str, Any]:
         return out
 
     fixed: dict[str, Any] = fix(document)
-    if not _references(fixed):
-        fixed.pop("$defs", None)
     return fixed
-
-
-def _references(node: Any) -> bool:
-    if isinstance(node, dict):
-        return "$ref" in node or any(_references(v) for k, v in node.items() if k != "$defs")
-    if isinstance(node, list):
-        return any(_references(v) for v in node)
-    return False
 
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}

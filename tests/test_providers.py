@@ -63,7 +63,7 @@ def test_strict_schema_is_what_openai_strict_mode_accepts(schema: Any) -> None:
     for obj in objects:
         assert obj["additionalProperties"] is False
         assert obj["required"] == list(obj["properties"])
-    assert all(len(ref) == 1 for ref in _refs(strict)), "a $ref must stand alone in strict mode"
+    assert _refs(strict) == [] and "$defs" not in strict, "everything is inlined"
     # An answer built from the strict schema fits drafter's own model, and extra keys are refused.
     answer = _instance(strict, strict.get("$defs", {}))
     jsonschema.validate(answer, strict)
@@ -72,11 +72,21 @@ def test_strict_schema_is_what_openai_strict_mode_accepts(schema: Any) -> None:
         jsonschema.validate({**answer, "extra": "key"}, strict)
 
 
-def test_strict_schema_keeps_the_section_descriptions() -> None:
-    spec = plan(load_outline("technical-design"))[0]
+def _strings_under(node: Any, key: str) -> list[str]:
+    if isinstance(node, dict):
+        own = [node[key]] if isinstance(node.get(key), str) else []
+        return own + [s for value in node.values() for s in _strings_under(value, key)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings_under(value, key)]
+    return []
+
+
+def test_strict_schema_is_compact() -> None:
+    """Sent with every call: no pydantic titles, no definitions, keys in prompt order."""
+    spec = plan(load_outline("technical-design"))[1]
     strict = strict_schema(chain_schema(spec))
-    descriptions = [value.get("description") for value in strict["properties"].values()]
-    assert descriptions == [section.heading for section in spec.sections.values()]
+    assert _strings_under(strict, "title") == [] and _strings_under(strict, "$ref") == []
+    assert list(strict["properties"]) == list(spec.sections)
 
 
 MESSAGES = [SystemMessage("be brief"), HumanMessage("draft it"), AIMessage("{"), HumanMessage("again")]
@@ -217,3 +227,15 @@ def test_one_handle_serves_several_event_loops() -> None:
 
         asyncio.run(twice())
     assert server.calls == 9
+
+
+def test_strict_schema_refuses_a_recursive_model() -> None:
+    from pydantic import BaseModel
+
+    from drafter.errors import ConfigError
+
+    class Node(BaseModel):
+        children: list[Node]
+
+    with pytest.raises(ConfigError, match="recursive"):
+        strict_schema(Node)
