@@ -158,7 +158,7 @@ async def _draft_with_model(
             meta=meta,
         )
 
-    draft = await asyncio.to_thread(assemble)
+    draft = assemble()
     if not options.reask:
         return draft
     # Re-ask each chain whose sections fail the structure check, once, with the findings. The
