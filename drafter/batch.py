@@ -10,10 +10,11 @@ Usage::
 Each source is fetched in a worker thread (``asyncio.to_thread``) and drafted with
 :func:`drafter.pipeline.draft_async`. ``concurrency`` is the number of model calls in flight; up
 to twice as many issues are in progress, so that while a draft waits on its own previous answer
-(problem -> solution -> risks) another issue's call takes the free slot. All drafts share the
-model handle (one HTTP client for the model server) and one tracker connection pool
-(:class:`~drafter.sources.pool.SharedTransport`, at most ``concurrency`` fetches per host). A failing issue becomes a
-``failed`` item and never stops the others.
+(problem -> solution -> risks) another issue's call takes the free slot (under a token or cost
+budget, ``concurrency`` issues). All drafts share the model handle (one HTTP client for the model
+server) and one tracker connection pool (:class:`~drafter.sources.pool.SharedTransport`, at most
+``max(concurrency, 4)`` fetches per host). A failing issue becomes a ``failed`` item and never
+stops the others.
 
 Before any model call the draft's input hash (issue, comments, notes, template, prompts, model)
 is compared with the ``inputs`` recorded in the existing draft's provenance: an unchanged, unedited
@@ -275,9 +276,12 @@ class _Runner:
         self.tokens = 0
         self.cost = 0.0
         self.done = 0
-        self.claimed: dict[Path, str] = {}
-        # Per item: the previous item's "path claimed" event and its own (see _prepare).
-        self.turns: dict[int, tuple[asyncio.Event | None, asyncio.Event]] = {}
+        # Output path -> the item drafting to it; of two sources that draft to one file, the one
+        # listed first wins whatever order their fetches finish in (see _claim).
+        self.claimed: dict[Path, BatchItem] = {}
+        self.order: dict[int, int] = {}
+        self.superseded: dict[int, str] = {}
+        self.settled: set[int] = set()
 
     def _budget_left(self) -> bool:
         limit, max_cost = self.options.max_total_tokens, self.options.max_cost
@@ -307,33 +311,22 @@ class _Runner:
             item.reason = self._budget_reason()
             return
         assert item.path is not None
+        self._check_claim(item)
         handle = options.draft.ensure_handle()
         if handle is not None and handle.max_in_flight != options.concurrency:
             handle.limit(options.concurrency)
         per_item = replace(options.draft, source_spec=record_source(item.source, Path(item.path)))
         result = await draft_async(ctx, self.outline, per_item)
+        self._check_claim(item)
         await self._write(item, result)
 
     async def _prepare(self, item: BatchItem) -> IssueContext | None:
         """Fetch the issue and decide whether it needs drafting; ``None`` once ``item`` is settled."""
         options = self.options
-        before, mine = self.turns.get(id(item), (None, None))
-        try:
-            ctx = await asyncio.to_thread(self._load, item.source)
-            # Fetches finish in any order; paths are claimed in the order the sources were
-            # listed, so of two sources that draft to one file, the first listed always wins.
-            if before is not None:
-                await before.wait()
-            path = options.out_dir / draft_filename(ctx)
-            item.path = str(path)
-            other = self.claimed.setdefault(path.resolve(), item.source)
-        finally:
-            if mine is not None:
-                if before is not None:
-                    await before.wait()
-                mine.set()
-        if other != item.source:
-            raise InputError(f"{item.source} drafts to the same file as {other}", hint="list it once")
+        ctx = await asyncio.to_thread(self._load, item.source)
+        path = options.out_dir / draft_filename(ctx)
+        item.path = str(path)
+        self._claim(item, path.resolve())
         existing = await asyncio.to_thread(inspect_target, path)
         if existing.exists and existing.edited and not options.force:
             item.status = "skipped-edited"
@@ -344,6 +337,28 @@ class _Runner:
             item.status = "unchanged"
             return None
         return ctx
+
+    def _claim(self, item: BatchItem, path: Path) -> None:
+        """Claim ``path`` for ``item``, or fail the one of the two listed later."""
+        other = self.claimed.get(path)
+        if other is None or other is item:
+            self.claimed[path] = item
+            return
+        mine, theirs = self.order.get(id(item), 0), self.order.get(id(other), 0)
+        if mine > theirs:
+            raise InputError(f"{item.source} drafts to the same file as {other.source}", hint="list it once")
+        # ``other`` was fetched first but is listed later: it stops before writing, or, if it
+        # already finished, is reported failed (this item's draft replaces its file).
+        self.claimed[path] = item
+        reason = f"{other.source} drafts to the same file as {item.source}"
+        self.superseded[id(other)] = reason
+        if id(other) in self.settled and other.status != "failed":
+            other.status, other.reason = "failed", reason + " (list it once)"
+
+    def _check_claim(self, item: BatchItem) -> None:
+        reason = self.superseded.get(id(item))
+        if reason is not None:
+            raise InputError(reason, hint="list it once")
 
     async def _write(self, item: BatchItem, result: DraftResult) -> None:
         """Write a finished draft and settle ``item`` (written, unchanged or invalid)."""
@@ -375,6 +390,7 @@ class _Runner:
                 item.status = "failed"
                 item.reason = _reason(exc)
             item.seconds = time.perf_counter() - started
+            self.settled.add(id(item))
             self.done += 1
             if self.options.on_item is not None:
                 self.options.on_item(item, self.done, len(self.sources))
@@ -390,9 +406,16 @@ class _Runner:
                 hint="pick a writable folder",
             ) from None
         items = [BatchItem(source=spec, key=source_key(spec, options.settings)) for spec in self.sources]
-        events = [asyncio.Event() for _ in items]
-        self.turns = {id(item): (events[i - 1] if i else None, events[i]) for i, item in enumerate(items)}
-        await self._draft_items(items)
+        self.order = {id(item): index for index, item in enumerate(items)}
+        limited = self.options.draft.handle
+        previous = limited.max_in_flight if limited is not None else None
+        try:
+            await self._draft_items(items)
+        finally:
+            # The batch limits the caller's handle while it runs (see _process); give it back.
+            handle = self.options.draft.handle
+            if handle is not None:
+                handle.limit(previous if handle is limited else None)
         return BatchRun(items, time.perf_counter() - started)
 
     async def _draft_items(self, items: list[BatchItem]) -> None:
@@ -434,7 +457,9 @@ def _run_sync(runner: _Runner) -> BatchRun:
         out_dir_ok = False
     if not out_dir_ok:
         raise InputError(f"--out-dir {options.out_dir} is not a folder", hint="pick a folder for the drafts")
-    return asyncio.run(_owned_loop(runner))
+    from drafter.pipeline import run_sync
+
+    return run_sync(_owned_loop(runner), lambda: [options.draft.handle])
 
 
 async def _owned_loop(runner: _Runner) -> BatchRun:

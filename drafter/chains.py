@@ -343,6 +343,13 @@ class ModelHandle:
             runnable = self._runnables[schema] = self.chat | RunnableLambda(_parser(schema))
         return runnable
 
+    async def aclose(self) -> None:
+        """Close what this handle opened on the running event loop (its HTTP connections).
+
+        :func:`run_sync` calls it before the loop ends; a caller running drafter's coroutines
+        on its own loop calls it when done with that loop.
+        """
+
     def sent_messages(self, messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
         """The messages as the model receives them (what ``--trace`` records).
 
@@ -399,6 +406,10 @@ class ModelHandle:
                 if failure is exc:
                     raise
                 raise failure from exc
+        if self._gate is not None:
+            # The slot just freed belongs to a waiting call: let it go out before this task
+            # carries on with its own CPU work (tracing, the next chain's prompt, rendering).
+            await asyncio.sleep(0)
         self._trace(chain, self.sent_messages(messages), reply.raw, reply.usage, started, retry, reply.error)
         return reply
 
@@ -528,6 +539,9 @@ class Drafter:
             "previous": _data(previous),
             "findings": [_data(f) for f in findings],
             "inputs": self.compact_inputs if spec.depends_on else self.inputs,
+            # Built-in prompts put the shape in the "answer" message; a team's prompt written for
+            # an earlier version may still use {{ schema }} (strict undefined would fail it).
+            "schema": answer_shape(spec),
         }
         prompt_name = spec.name if _has_prompt(self.prompts, spec.name) else "solution"
         return [
@@ -605,24 +619,36 @@ class Drafter:
                 raise item
         return [done[s.name].result() for s in self.specs]
 
-    def dry_run(self) -> list[dict[str, Any]]:
+    def dry_run(self, native_schema: bool = True) -> list[dict[str, Any]]:
         """What each chain would send, without calling a model (``--dry-run``).
 
-        A dependent chain's real prompt also contains the earlier chains' drafts, which do not
-        exist yet; a marker stands in for them and their size is not counted.
+        ``native_schema``: the model server gets the strict JSON schema in the request (drafter's
+        OpenAI-compatible path), so the answer-shape message is not sent and the schema counts
+        towards the prompt. A dependent chain's real prompt also contains the earlier chains'
+        drafts, which do not exist yet; a marker stands in for them and their size is not counted.
         """
+        from drafter.providers import messages_for, strict_schema
+
         plans = []
         for spec in self.specs:
             previous = "\n".join(f"[the {d} chain's draft goes here]" for d in spec.depends_on)
-            messages = self.messages(spec, previous)
+            messages: Sequence[BaseMessage] = self.messages(spec, previous)
+            schema = chain_schema(spec)
+            if native_schema:
+                messages = messages_for(messages, "json_schema")
+                output_schema = strict_schema(schema)
+                sent_schema = len(json.dumps(output_schema, separators=(",", ":")))
+            else:
+                output_schema, sent_schema = schema.model_json_schema(), 0
             plans.append(
                 {
                     "chain": spec.name,
                     "depends_on": list(spec.depends_on),
                     "sections": [s.heading for s in spec.sections.values()],
                     "messages": [{"role": m.type, "content": m.content} for m in messages],
-                    "output_schema": chain_schema(spec).model_json_schema(),
-                    "estimated_prompt_tokens": sum(len(str(m.content)) for m in messages) // 4,
+                    "output_schema": output_schema,
+                    "estimated_prompt_tokens": (sum(len(str(m.content)) for m in messages) + sent_schema)
+                    // 4,
                 }
             )
         return plans

@@ -46,7 +46,7 @@ from drafter.errors import InputError
 from drafter.outline import Outline
 from drafter.pipeline import _previous_markdown, assemble_draft, expected_inputs_hash
 from drafter.prompts import Prompts
-from drafter.providers import BATCH_ENDPOINT, OFFLINE, request_body
+from drafter.providers import BATCH_ENDPOINT, OFFLINE, answer_of, request_body
 from drafter.writer import draft_filename
 
 STATE_FILE = ".drafter-batch-state.json"
@@ -181,11 +181,17 @@ class _Stopped(Exception):
     """The run was cancelled (Ctrl-C) while this thread waited for a batch."""
 
 
-def _answer_text(body: dict[str, Any]) -> str:
+def _kept(body: dict[str, Any]) -> dict[str, Any]:
+    """What the state file keeps of an answer: enough for :func:`~drafter.providers.answer_of`
+    to judge it as the live path does (finish reason, refusal, tool call, usage)."""
     choices = body.get("choices") or [{}]
-    message = choices[0].get("message") or {}
-    content = message.get("content")
-    return content if isinstance(content, str) else ""
+    first = choices[0] if isinstance(choices[0], dict) else {}
+    message = first.get("message") or {}
+    kept = {key: message[key] for key in ("content", "refusal", "tool_calls") if message.get(key)}
+    return {
+        "choices": [{"message": kept, "finish_reason": first.get("finish_reason")}],
+        "usage": body.get("usage") or {},
+    }
 
 
 class _Stages:
@@ -250,9 +256,16 @@ class _Stages:
                         job.error = failures.get(cid, f"{spec.name}: no answer came back")
                     continue
                 schema = chain_schema(spec)
-                usage = Usage(int(stored.get("prompt_tokens", 0)), int(stored.get("completion_tokens", 0)), 1)
-                reply = reply_from_text(str(stored.get("text", "")), schema, usage)
-                job.results[spec.name] = job.drafter.chain_result(spec, reply, usage, time.perf_counter())
+                if "completion" in stored:
+                    reply = answer_of(stored["completion"], schema)
+                else:  # a state file written by an earlier drafter kept only the text
+                    usage = Usage(
+                        int(stored.get("prompt_tokens", 0)), int(stored.get("completion_tokens", 0)), 1
+                    )
+                    reply = reply_from_text(str(stored.get("text", "")), schema, usage)
+                job.results[spec.name] = job.drafter.chain_result(
+                    spec, reply, reply.usage, time.perf_counter()
+                )
 
     def _line(self, cid: str, job: _Job, spec: ChainSpec) -> bytes:
         contents: dict[str, SectionContent] = {}
@@ -336,12 +349,7 @@ class _Stages:
             response = line.get("response") or {}
             body = response.get("body") or {}
             if response.get("status_code") == 200 and not line.get("error"):
-                usage = body.get("usage") or {}
-                self.state.results[cid] = {
-                    "text": _answer_text(body),
-                    "prompt_tokens": int(usage.get("prompt_tokens") or 0),
-                    "completion_tokens": int(usage.get("completion_tokens") or 0),
-                }
+                self.state.results[cid] = {"completion": _kept(body)}
                 continue
             error = line.get("error") or body.get("error") or {}
             message = error.get("message") if isinstance(error, dict) else error
@@ -363,6 +371,7 @@ class _StagedRunner(_Runner):
 
     def _settle(self, item: BatchItem, started: float) -> None:
         item.seconds = time.perf_counter() - started
+        self.settled.add(id(item))
         self.done += 1
         if self.options.on_item is not None:
             self.options.on_item(item, self.done, len(self.sources))
@@ -391,6 +400,10 @@ class _StagedRunner(_Runner):
                 jobs.append(_Job(item, ctx, drafter, tag, started))
 
         await asyncio.gather(*(prepare(item) for item in items))
+        for job in [job for job in jobs if id(job.item) in self.superseded]:
+            jobs.remove(job)  # fetched first, listed after another source that drafts to its file
+            job.item.status, job.item.reason = "failed", self.superseded[id(job.item)] + " (list it once)"
+            self._settle(job.item, job.started)
         if not jobs:
             return
         order = {id(item): n for n, item in enumerate(items)}

@@ -20,10 +20,10 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drafter.context import IssueContext
 from drafter.draft import SectionContent, section_id
@@ -44,7 +44,7 @@ OFFLINE_NOTICE = (
     "Offline draft (drafter: no language model was used): built from the issue text alone. "
     "Every TODO(drafter) marks something a human must write."
 )
-PROMPT_NAMES = ["system", "problem", "solution", "risks", "_sections"]
+PROMPT_NAMES = ["system", "problem", "solution", "risks", "_sections", "answer"]
 Events = Callable[[str, str], None]
 
 
@@ -267,7 +267,29 @@ def issue_fingerprint(ctx: IssueContext) -> str:
 
 def draft(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
     """Synchronous :func:`draft_async`."""
-    return asyncio.run(draft_async(ctx, outline, options))
+    return run_sync(draft_async(ctx, outline, options), lambda: [options.handle])
+
+
+_T = TypeVar("_T")
+
+
+def run_sync(work: Coroutine[Any, Any, _T], handles: Callable[[], Iterable[ModelHandle | None]]) -> _T:
+    """``asyncio.run(work)``, closing the handles' connections on that loop before it ends.
+
+    ``handles`` is read after ``work`` finishes, since a handle may be built during it. A pooled
+    connection left open would outlive its loop (a ResourceWarning, or "Event loop is closed"
+    when a later loop reuses the handle).
+    """
+
+    async def main() -> _T:
+        try:
+            return await work
+        finally:
+            for handle in handles():
+                if handle is not None:
+                    await handle.aclose()
+
+    return asyncio.run(main())
 
 
 def record_source(source: str, draft: Path) -> str:

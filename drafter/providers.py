@@ -173,8 +173,9 @@ def request_body(
             {"role": _ROLES.get(message.type, "user"), "content": str(message.content)}
             for message in messages_for(messages, method)
         ],
-        "temperature": TEMPERATURE,
     }
+    if fixed_temperature(choice.name) is None:
+        body["temperature"] = TEMPERATURE
     name = schema.__name__
     if method == "json_schema":
         body["response_format"] = {
@@ -194,6 +195,17 @@ def request_body(
             # llama.cpp, Ollama and older vLLM only honour the classic field.
             body["max_tokens"] = choice.max_tokens
     return body
+
+
+def fixed_temperature(model: str) -> float | None:
+    """The only temperature ``model`` accepts, or ``None`` when it takes any.
+
+    OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 except its ``-chat`` variants) answer 400
+    to any temperature but their default, so drafter leaves the field out for them.
+    """
+    name = model.rsplit("/", 1)[-1].lower()
+    reasoning = name.startswith(("o1", "o3", "o4")) or (name.startswith("gpt-5") and "chat" not in name)
+    return 1.0 if reasoning else None
 
 
 def messages_for(messages: Sequence[BaseMessage], method: Method) -> list[BaseMessage]:
@@ -227,8 +239,8 @@ def answer_of(completion: Mapping[str, Any], schema: type[PydanticModel]) -> Rep
     message = choices[0].get("message") or {}
     text = message.get("content") or ""
     calls = message.get("tool_calls") or []
-    if not text and calls:
-        text = (calls[0].get("function") or {}).get("arguments") or ""
+    if calls:  # a forced tool call is the answer, whatever text a server sends along with it
+        text = (calls[0].get("function") or {}).get("arguments") or text
     reason = choices[0].get("finish_reason")
     if reason in ("length", "content_filter"):
         error = f"the answer was cut off (finish_reason: {reason}); give a shorter answer"
@@ -245,14 +257,23 @@ def answer_of(completion: Mapping[str, Any], schema: type[PydanticModel]) -> Rep
 def build_handle(choice: ModelChoice) -> ModelHandle:
     """A :class:`~drafter.chains.ModelHandle` that calls an OpenAI-compatible server (lazy imports)."""
     import asyncio
+    import json
 
     import openai
 
     from drafter.chains import ModelHandle
+    from drafter.trace import redact
 
-    # Errors with which servers reject a response_format they do not support (llama-cpp-python
-    # answers 500 to json_schema, others 400 or 422); the next method is tried, and remembered.
+    # Errors with which servers reject a response_format they do not support: 400 or 422, or a
+    # 500 that names the field (llama-cpp-python's validation error). The next method is tried,
+    # and remembered. Any other 500 is the server failing, not refusing the format.
     format_rejections = (openai.BadRequestError, openai.UnprocessableEntityError, openai.InternalServerError)
+
+    def refuses_format(exc: openai.APIStatusError) -> bool:
+        if not isinstance(exc, openai.InternalServerError):
+            return True
+        text = f"{exc.message} {exc.body}".lower()
+        return any(word in text for word in ("response_format", "json_schema", "tool_choice", "tools"))
 
     class OpenAIHandle(ModelHandle):
         """Native structured output through the SDK, falling back to JSON mode, then tool calls.
@@ -271,19 +292,22 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
         def client(self) -> openai.AsyncOpenAI:
             """One client (one connection pool) per event loop: a pool cannot outlive its loop."""
             loop = asyncio.get_running_loop()
-            if self._client is None or self._client[0] is not loop:
-                client = openai.AsyncOpenAI(
-                    api_key=choice.api_key or "not-needed",
-                    base_url=choice.base_url,
-                    timeout=choice.timeout,
-                    max_retries=choice.max_retries,
-                )
-                self._client = (loop, client)
-            return self._client[1]
+            current = self._client  # read once: another thread's loop may swap it
+            if current is not None and current[0] is loop:
+                return current[1]
+            client = openai.AsyncOpenAI(
+                api_key=choice.api_key or "not-needed",
+                base_url=choice.base_url,
+                timeout=choice.timeout,
+                max_retries=choice.max_retries,
+            )
+            self._client = (loop, client)
+            return client
 
         async def complete(self, messages: Sequence[BaseMessage], schema: type[PydanticModel]) -> Reply:
             while True:
-                method = METHODS[self.method_index]
+                tried = self.method_index
+                method = METHODS[tried]
                 try:
                     # The SDK's generic POST (its documented way to call any endpoint) keeps its
                     # retries, timeouts and error types but skips re-validating the request body
@@ -294,18 +318,21 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                         body=request_body(choice, messages, schema, method),
                         cast_to=object,
                     )
-                except format_rejections:
-                    if self.method_index + 1 >= len(METHODS):
+                except format_rejections as exc:
+                    if tried + 1 >= len(METHODS) or not refuses_format(exc):
                         raise
-                    self.method_index += 1
+                    # Concurrent calls may be rejected together: each moves past the method it
+                    # tried, never past one another call has not tried yet.
+                    self.method_index = max(self.method_index, tried + 1)
                     continue
-                except ValueError:  # a JSON content type with a body that does not parse
+                except json.JSONDecodeError:  # a JSON content type with a body that does not parse
                     raise BadResponse("answered with something that is not JSON") from None
-                if isinstance(answer, str):  # the SDK hands back the text of a non-JSON response
-                    raise BadResponse("answered with something that is not JSON")
-                if not isinstance(answer, dict):
-                    raise BadResponse("answered with JSON that is not a chat completion")
-                return answer_of(answer, schema)
+                return answer_of(_completion(answer), schema)
+
+        async def aclose(self) -> None:
+            current, self._client = self._client, None
+            if current is not None and current[0] is asyncio.get_running_loop():
+                await current[1].close()
 
         def sent_messages(self, messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
             return messages_for(messages, METHODS[self.method_index])
@@ -333,6 +360,14 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                     f"cannot connect to the model server{where}",
                     hint="check OPENAI_BASE_URL and your network, or use --model offline",
                 )
+            if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
+                # Not retried: the request itself was refused; the server's reason is the fix.
+                said = exc.body.get("message") if isinstance(exc.body, dict) else None
+                detail = redact(" ".join(str(said or exc.message).split()), [choice.api_key or ""])[:200]
+                return ProviderError(
+                    f"the model server{where} refused the request (HTTP {exc.status_code}): {detail}",
+                    hint="check --model and DRAFTER_MAX_TOKENS against what the server supports",
+                )
             if isinstance(exc, openai.APIStatusError):
                 return ProviderError(
                     f"the model server{where} answered HTTP {exc.status_code} after retries",
@@ -346,7 +381,23 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
 
 
 class BadResponse(Exception):
-    """A response that is not a chat completion at all (not JSON, not an object)."""
+    """A response that is not a chat completion at all (not JSON, an error object, no choices)."""
+
+
+def _completion(answer: object) -> dict[str, Any]:
+    """``answer`` if it is a chat completion; a gateway's error page or error object raises."""
+    if isinstance(answer, str):  # the SDK hands back the text of a response that is not JSON
+        raise BadResponse("answered with something that is not JSON")
+    if not isinstance(answer, dict):
+        raise BadResponse("answered with JSON that is not a chat completion")
+    error = answer.get("error")
+    if error:
+        detail = error.get("message") if isinstance(error, dict) else error
+        raise BadResponse(f"answered with an error: {' '.join(str(detail).split())[:200]}")
+    choices = answer.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise BadResponse("answered with a chat completion that has no choices")
+    return answer
 
 
 # -- OpenAI Batch API (``drafter batch --via openai-batch``) ---------------------------------------

@@ -15,7 +15,6 @@ The file is written atomically, with a backup beside it until the write succeede
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -223,7 +222,9 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
             hint="pass --source with the issue URL or file",
         )
     ctx = with_recorded_notes(load(spec), provenance)
-    content, usage = asyncio.run(_generate(outline, ctx, section, options, located))
+    from drafter.pipeline import run_sync
+
+    content, usage = run_sync(_generate(outline, ctx, section, options, located), lambda: [options.handle])
     new_body = section_body(section, content)
     conflicts: list[Conflict] = []
     status: Status

@@ -23,7 +23,6 @@ contradictions, length) as one JSON object validated by :class:`ReviewAnswer`.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -339,7 +338,11 @@ def review_text(
         )
     else:
         known = [f"{f.section}: {f.message}" for f in findings]
-        answer, usage = asyncio.run(_ask(handle, text, outline, ctx, prompts or Prompts(), known))
+        from drafter.pipeline import run_sync
+
+        answer, usage = run_sync(
+            _ask(handle, text, outline, ctx, prompts or Prompts(), known), lambda: [handle]
+        )
         findings.extend(_model_findings(answer, located))
         report.usage = usage
     report.findings = sorted(findings, key=lambda f: (f.line, -SEVERITY_RANK[f.severity], f.rule))

@@ -11,8 +11,8 @@ latency, whether the call was a retry and the error if it failed. Every string g
 ``github_pat_…`` tokens, GitLab ``glpat-…`` tokens, ``Bearer …`` headers, ``api_key=…``) and the
 exact values of the secrets configured in the environment never reach the file.
 
-LangSmith tracing needs nothing from drafter: set ``LANGSMITH_TRACING=true``,
-``LANGSMITH_API_KEY`` and optionally ``LANGSMITH_PROJECT`` and langchain-core sends every chain run.
+drafter calls OpenAI-compatible servers through the openai SDK, not a langchain chat model, so
+LangSmith's langchain tracing does not see those calls: this file is the record.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ request's ``response_format`` (or tool) schema. Faults are picked by a seeded RN
     refusal    a 200 with ``message.refusal`` set and no content
     redirect   a 307 to ``redirect_to`` (another origin)
     html       a 200 whose body is an HTML page (a proxy's error page), not a chat completion
+    badjson    a 200 labelled ``application/json`` whose body does not parse
+    error200   a 200 whose JSON body is an error object, as some gateways send
 
 ``unsupported`` lists structured-output methods the server rejects with HTTP 400, as servers
 without them do: ``json_schema``, ``json_object`` (response_format types) and ``tools``.
@@ -94,7 +96,9 @@ class FaultServer:
         redirect_to: str = "",
         echo_auth: bool = False,
         unsupported: Iterable[str] = (),
+        keep_alive: bool = False,
     ) -> None:
+        self.keep_alive = keep_alive
         self.unsupported = frozenset(unsupported)
         self.methods: list[str] = []
         self.rate = rate
@@ -149,9 +153,9 @@ class FaultServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            # One request per connection: no pooled keep-alive connection outlives the event loop
-            # of the draft that opened it (each draft runs its own loop).
-            protocol_version = "HTTP/1.0"
+            # By default one request per connection, so no pooled connection outlives the event
+            # loop of the draft that opened it; ``keep_alive`` tests exactly that case.
+            protocol_version = "HTTP/1.1" if server.keep_alive else "HTTP/1.0"
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
@@ -206,6 +210,17 @@ class FaultServer:
                     self.send_header("Location", server.redirect_to + self.path.removeprefix("/v1"))
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                elif kind == "badjson":
+                    broken = b'{"choices": [ oops'
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(broken)))
+                    self.end_headers()
+                    self.wfile.write(broken)
+                elif kind == "error200":
+                    self._json(
+                        200, {"error": {"message": "upstream model overloaded", "type": "server_error"}}
+                    )
                 elif kind == "html":
                     page = b"<html><body>Bad gateway</body></html>"
                     self.send_response(200)

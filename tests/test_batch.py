@@ -359,6 +359,43 @@ def test_same_issue_through_two_files_fails_the_second(tmp_path: Path, adr: Outl
     assert "same file as" in (run.items[1].reason or "")
 
 
+@pytest.mark.parametrize("slow", ["first", "second"])
+def test_the_source_listed_first_wins_whichever_fetch_finishes_first(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch, slow: str
+) -> None:
+    import time
+
+    from drafter import batch as batch_module
+
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(ISSUES[0].read_bytes())
+    delayed = str(ISSUES[0]) if slow == "first" else str(copy)
+    load = batch_module._Runner._load
+
+    def slow_load(self: Any, spec: str) -> Any:
+        if spec == delayed:
+            time.sleep(0.3)  # in a worker thread: the other source is fetched (and drafted) first
+        return load(self, spec)
+
+    monkeypatch.setattr(batch_module._Runner, "_load", slow_load)
+    chat, options = fake(adr)
+    run, _ = batch([ISSUES[0], copy], adr, tmp_path / "out", options, concurrency=2)
+    # When the copy was fetched first it drafted the file; the first source then finds that same
+    # draft (same inputs) and leaves it: unchanged. Either way the copy is the one reported.
+    first, second = run.items
+    assert first.status == ("unchanged" if slow == "first" else "written"), first.reason
+    assert second.status == "failed"
+    assert f"{copy} drafts to the same file as {ISSUES[0]}" in (second.reason or "")
+    assert len(list((tmp_path / "out").glob("*.md"))) == 1
+
+
+def test_a_batch_gives_the_handle_back_unlimited(tmp_path: Path, adr: Outline) -> None:
+    chat, options = fake(adr, delay=0.01)
+    assert options.handle is not None and options.handle.max_in_flight is None
+    batch(ISSUES[:2], adr, tmp_path / "out", options, concurrency=1)
+    assert chat.peak == 1 and options.handle.max_in_flight is None
+
+
 def test_shards_cover_everything_exactly_once() -> None:
     sources = [f"acme/widgets#{n}" for n in range(1, 61)] + [str(p) for p in ISSUES]
     for count in (1, 2, 3, 7):

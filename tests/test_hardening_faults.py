@@ -171,7 +171,9 @@ def test_fifty_issues_without_retries_report_failures_and_rerun_finishes(tmp_pat
         "rerun": totals,
         "rerun_requests": clean.calls,
     }
-    print(f"\nno-retry batch: first {first.totals()}; rerun {totals} with {clean.calls} requests")
+    print(
+        f"\nno-retry batch: {server.calls} requests, {server.faulted} faulted, first {first.totals()}; rerun {totals} with {clean.calls} requests"
+    )
 
 
 # -- files ------------------------------------------------------------------------------------------

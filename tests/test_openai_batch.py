@@ -49,10 +49,11 @@ class Killed(BaseException):
 class MemoryBatches:
     """The Batch API client protocol over the fixture's in-memory store; records what it was asked."""
 
-    def __init__(self, mangle: str | None = None) -> None:
+    def __init__(self, mangle: str | None = None, finish: str | None = None) -> None:
         self.store = Store()
         self.calls: list[str] = []
         self.mangle = mangle  # answers of this chain come back as text that is not JSON
+        self.finish = finish  # ... or, if set, cut off with this finish_reason
 
     def upload(self, name: str, data: bytes) -> str:
         self.calls.append("upload")
@@ -76,7 +77,12 @@ class MemoryBatches:
         for raw in text.splitlines():
             line = json.loads(raw)
             if line["custom_id"].endswith(f"-{self.mangle}"):
-                line["response"]["body"]["choices"][0]["message"]["content"] = "Sorry, no JSON today."
+                choice = line["response"]["body"]["choices"][0]
+                if self.finish:
+                    choice["finish_reason"] = self.finish
+                    choice["message"]["content"] = choice["message"]["content"][:40]
+                else:
+                    choice["message"]["content"] = "Sorry, no JSON today."
             lines.append(json.dumps(line))
         return "\n".join(lines) + "\n"
 
@@ -156,6 +162,14 @@ def test_an_answer_that_is_not_json_becomes_todo_markers(tmp_path: Path) -> None
     text, provenance = split_provenance(Path(item.path or "").read_text(encoding="utf-8"))
     assert provenance is not None and provenance.fallbacks
     assert "TODO(drafter)" in text and "the model's answer was unusable" in text
+
+
+def test_a_cut_off_answer_is_judged_as_on_the_live_path(tmp_path: Path) -> None:
+    """The Batch API output keeps finish_reason, so a truncated answer says so in its TODOs."""
+    client = MemoryBatches(mangle="risks", finish="length")
+    run = run_openai_batch(ISSUES[:1], load_outline(), _options(tmp_path), _staged(client))
+    text = Path(run.items[0].path or "").read_text(encoding="utf-8")
+    assert "the answer was cut off (finish_reason: length)" in text
 
 
 def test_an_interrupted_run_resumes_from_the_state_file(tmp_path: Path) -> None:

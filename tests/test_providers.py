@@ -201,7 +201,9 @@ def test_a_server_without_json_modes_gets_a_forced_tool_call() -> None:
 
 def test_a_server_that_rejects_every_method_is_one_line_error() -> None:
     with FaultServer(unsupported={"json_schema", "json_object", "tools"}) as server:
-        with pytest.raises(ProviderError, match="answered HTTP 400") as info:
+        with pytest.raises(
+            ProviderError, match=r"refused the request \(HTTP 400\): response_format tools"
+        ) as info:
             draft(_ctx(), load_outline(), _options(server))
     assert "\n" not in str(info.value) and "sk-test" not in str(info.value)
 
@@ -213,17 +215,23 @@ def test_a_page_that_is_not_a_chat_completion_is_one_line_error() -> None:
 
 
 def test_one_handle_serves_several_event_loops() -> None:
-    """A library user may call draft() (one asyncio.run each) many times with one handle."""
-    with FaultServer() as server:
+    """A library user may call draft() (one asyncio.run each) many times with one handle.
+
+    The server keeps connections alive, so a pool shared across loops would reuse a connection
+    of a closed loop ("Event loop is closed"), as langchain-openai's process-wide client did.
+    """
+    with FaultServer(keep_alive=True) as server:
         options = _options(server)
         first = draft(_ctx(), load_outline(), options)
         second = draft(_ctx(), load_outline(), options)
         assert first.text == second.text and server.calls == 6
 
-        async def twice() -> None:  # and a caller's own loop
+        async def twice() -> None:  # and a caller's own loop, which closes the handle when done
             from drafter.pipeline import draft_async
 
             await draft_async(_ctx(), load_outline(), options)
+            assert options.handle is not None
+            await options.handle.aclose()
 
         asyncio.run(twice())
     assert server.calls == 9
@@ -239,3 +247,66 @@ def test_strict_schema_refuses_a_recursive_model() -> None:
 
     with pytest.raises(ConfigError, match="recursive"):
         strict_schema(Node)
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("badjson", "not JSON"),
+        ("error200", "answered with an error: upstream model overloaded"),
+    ],
+)
+def test_a_200_that_is_not_a_usable_completion_fails_the_call(fault: str, expected: str) -> None:
+    """Not a bad answer to re-ask (it would become a TODO draft that a re-run calls unchanged)."""
+    with FaultServer(script=[fault]) as server:
+        with pytest.raises(ProviderError, match=expected) as info:
+            draft(_ctx(), load_outline(), _options(server))
+    assert "\n" not in str(info.value) and server.calls == 1
+
+
+def test_a_plain_server_error_fails_the_call_without_leaving_native_output() -> None:
+    with FaultServer(script=["500"]) as server:
+        options = _options(server)
+        with pytest.raises(ProviderError, match="HTTP 500"):
+            draft(_ctx(), load_outline(), options)
+        result = draft(_ctx(), load_outline(), options)
+    assert set(server.methods) == {"json_schema"}
+    assert result.report.valid() and result.fallbacks == []
+
+
+def test_concurrent_rejections_step_through_every_method(tmp_path: Any) -> None:
+    """Calls rejected together each move one method on: none skips JSON mode, none fails."""
+    from pathlib import Path
+
+    from drafter.batch import BatchOptions, run_batch
+
+    sources = []
+    for n in range(6):
+        path = Path(tmp_path) / f"issue{n}.md"
+        path.write_text(f"# Widget {n} leaks\n\nThe widget {n} pool leaks handles.\n", encoding="utf-8")
+        sources.append(str(path))
+    with FaultServer(unsupported={"json_schema"}) as server:
+        run = run_batch(
+            sources,
+            load_outline(),
+            BatchOptions(out_dir=Path(tmp_path) / "out", draft=_options(server), concurrency=6),
+        )
+    assert {item.status for item in run.items} == {"written"}, [i.reason for i in run.items]
+    assert "tools" not in server.methods and 1 <= server.methods.count("json_schema") <= 6
+
+
+def test_reasoning_models_are_sent_no_temperature() -> None:
+    schema = chain_schema(plan(load_outline())[0])
+    env = {"OPENAI_API_KEY": "sk-test"}
+    for name in ("gpt-5-mini", "o3-mini", "o4-mini", "o1"):
+        assert "temperature" not in request_body(resolve_model(f"openai:{name}", env), MESSAGES, schema)
+    for name in ("gpt-4o-mini", "gpt-5-chat-latest", "smollm2"):
+        assert request_body(resolve_model(f"openai:{name}", env), MESSAGES, schema)["temperature"] == 0.2
+
+
+def test_a_tool_call_wins_over_text_sent_with_it() -> None:
+    import json
+
+    call = {"function": {"name": SCHEMA.__name__, "arguments": json.dumps(GOOD)}}
+    reply = answer_of(_completion({"content": "\n", "tool_calls": [call]}, "tool_calls"), SCHEMA)
+    assert reply.error is None and isinstance(reply.parsed, SCHEMA)

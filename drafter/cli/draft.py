@@ -200,7 +200,9 @@ def _print_dry_run(
     from drafter.chains import Drafter
     from drafter.prompts import Prompts
 
-    plans = Drafter(outline, ctx, None, Prompts()).dry_run()
+    # Every model but the offline drafter is reached through an OpenAI-compatible server, which
+    # is sent the JSON schema itself (see drafter.providers).
+    plans = Drafter(outline, ctx, None, Prompts()).dry_run(native_schema=model != "offline")
     if chains is not None:
         plans = [p for p in plans if p["chain"] in chains]
     if fmt is DraftFormat.json:

@@ -7,7 +7,6 @@ answer schema change on their own schedule.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import statistics
@@ -152,7 +151,9 @@ def run_judge(
     prompts: Prompts | None = None,
 ) -> JudgeSummary:
     """Synchronous :func:`judge_draft`."""
-    return asyncio.run(judge_draft(handle, ctx, outline, text, repeat=repeat, prompts=prompts))
+    from drafter.pipeline import run_sync
+
+    return run_sync(judge_draft(handle, ctx, outline, text, repeat=repeat, prompts=prompts), lambda: [handle])
 
 
 def _headings(text: str, outline: Outline) -> list[dict[str, str]]:

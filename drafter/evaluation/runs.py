@@ -6,7 +6,6 @@ This is the one module that drives the drafting pipeline; it also owns the saved
 
 from __future__ import annotations
 
-import asyncio
 import datetime as _dt
 import json
 import statistics
@@ -302,4 +301,7 @@ def run_eval(
     cases: Sequence[EvalCase], variants: Sequence[Variant], outline: Outline, settings: EvalSettings
 ) -> EvalRun:
     """Synchronous :func:`run_eval_async`."""
-    return asyncio.run(run_eval_async(cases, variants, outline, settings))
+    from drafter.pipeline import run_sync
+
+    handles = [variant.handle for variant in variants]
+    return run_sync(run_eval_async(cases, variants, outline, settings), lambda: [*handles, settings.judge])
