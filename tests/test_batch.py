@@ -262,7 +262,7 @@ def test_batch_is_concurrent_and_bounded(tmp_path: Path, adr: Outline) -> None:
     chat, options = fake(adr, delay=0.05)
     run, _ = batch(sources, adr, tmp_path / "out", options, concurrency=3)
     assert {i.status for i in run.items} == {"written"}
-    # --concurrency bounds model calls in flight, across issues, and the slots are kept full.
+    # --concurrency bounds model calls in flight, across issues, and the batch reaches it.
     assert chat.peak == 3
     assert chat.calls == 8 * len(plan(adr))
 
