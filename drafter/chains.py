@@ -328,9 +328,12 @@ class ModelHandle:
         if self.max_in_flight is None:
             return contextlib.nullcontext()
         loop = asyncio.get_running_loop()
-        if self._gate is None or self._gate[0] is not loop:  # a semaphore belongs to one loop
-            self._gate = (loop, asyncio.Semaphore(self.max_in_flight))
-        return self._gate[1]
+        current = self._gate  # read once: a handle may serve loops in other threads
+        if current is not None and current[0] is loop:
+            return current[1]
+        gate = asyncio.Semaphore(self.max_in_flight)  # a semaphore belongs to one loop
+        self._gate = (loop, gate)
+        return gate
 
     def _structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
         """The chat model piped into a JSON parser for ``schema``, built once per schema."""
