@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError, create_model
@@ -33,7 +33,7 @@ from drafter.errors import DrafterError, ProviderError
 from drafter.grounding import ground, input_text
 from drafter.outline import Outline, Section, title_key
 from drafter.prompts import Prompts
-from drafter.providers import ANSWER_SHAPE
+from drafter.providers import ANSWER_SHAPE, messages_for, strict_schema
 
 if TYPE_CHECKING:
     # Type-only: importing langchain's chat-model and runnable stack costs ~0.5 s (it pulls in
@@ -294,6 +294,32 @@ def _parser(schema: type[BaseModel]) -> Callable[[BaseMessage], dict[str, Any]]:
     return parse
 
 
+_V = TypeVar("_V")
+
+
+class LoopLocal(Generic[_V]):
+    """One value per event loop, made on first use: a connection pool or a semaphore belongs to
+    the loop it was made on, and a handle may serve several loops (one ``asyncio.run`` each)."""
+
+    def __init__(self, make: Callable[[], _V]) -> None:
+        self._make = make
+        self._current: tuple[asyncio.AbstractEventLoop, _V] | None = None
+
+    def get(self) -> _V:
+        loop = asyncio.get_running_loop()
+        current = self._current  # read once: another thread's loop may replace it
+        if current is not None and current[0] is loop:
+            return current[1]
+        value = self._make()
+        self._current = (loop, value)
+        return value
+
+    def take(self) -> _V | None:
+        """The running loop's value, forgotten (for closing it); ``None`` if it has none."""
+        current, self._current = self._current, None
+        return current[1] if current is not None and current[0] is asyncio.get_running_loop() else None
+
+
 class ModelHandle:
     """A model plus how to get one structured answer from it.
 
@@ -312,7 +338,7 @@ class ModelHandle:
         self.tracer: Callable[[dict[str, Any]], None] | None = None
         self._runnables: dict[type[BaseModel], Runnable[Any, dict[str, Any]]] = {}
         self.max_in_flight: int | None = None
-        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._gate: LoopLocal[asyncio.Semaphore] | None = None
 
     def limit(self, calls: int | None) -> None:
         """Allow at most ``calls`` model calls in flight at once (``None``: no limit).
@@ -322,18 +348,11 @@ class ModelHandle:
         the free slot, and the server sees a steady N requests.
         """
         self.max_in_flight = calls
-        self._gate = None
+        self._gate = None if calls is None else LoopLocal(lambda: asyncio.Semaphore(calls))
 
     def _slot(self) -> AbstractAsyncContextManager[Any]:
-        if self.max_in_flight is None:
-            return contextlib.nullcontext()
-        loop = asyncio.get_running_loop()
-        current = self._gate  # read once: a handle may serve loops in other threads
-        if current is not None and current[0] is loop:
-            return current[1]
-        gate = asyncio.Semaphore(self.max_in_flight)  # a semaphore belongs to one loop
-        self._gate = (loop, gate)
-        return gate
+        gate = self._gate
+        return contextlib.nullcontext() if gate is None else gate.get()
 
     def _structured(self, schema: type[BaseModel]) -> Runnable[Any, dict[str, Any]]:
         """The chat model piped into a JSON parser for ``schema``, built once per schema."""
@@ -630,8 +649,6 @@ class Drafter:
         towards the prompt. A dependent chain's real prompt also contains the earlier chains'
         drafts, which do not exist yet; a marker stands in for them and their size is not counted.
         """
-        from drafter.providers import messages_for, strict_schema
-
         plans = []
         for spec in self.specs:
             previous = "\n".join(f"[the {d} chain's draft goes here]" for d in spec.depends_on)

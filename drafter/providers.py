@@ -256,12 +256,11 @@ def answer_of(completion: Mapping[str, Any], schema: type[PydanticModel]) -> Rep
 
 def build_handle(choice: ModelChoice) -> ModelHandle:
     """A :class:`~drafter.chains.ModelHandle` that calls an OpenAI-compatible server (lazy imports)."""
-    import asyncio
     import json
 
     import openai
 
-    from drafter.chains import ModelHandle
+    from drafter.chains import LoopLocal, ModelHandle
     from drafter.trace import redact
 
     # Errors with which servers reject a response_format they do not support: 400 or 422, or a
@@ -286,23 +285,15 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
         def __init__(self) -> None:
             super().__init__(None, choice.spec)
             self.method_index = 0
-            self._client: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI] | None = None
-
-        @property
-        def client(self) -> openai.AsyncOpenAI:
-            """One client (one connection pool) per event loop: a pool cannot outlive its loop."""
-            loop = asyncio.get_running_loop()
-            current = self._client  # read once: another thread's loop may swap it
-            if current is not None and current[0] is loop:
-                return current[1]
-            client = openai.AsyncOpenAI(
-                api_key=choice.api_key or "not-needed",
-                base_url=choice.base_url,
-                timeout=choice.timeout,
-                max_retries=choice.max_retries,
+            # One client, so one connection pool, per event loop.
+            self._clients = LoopLocal(
+                lambda: openai.AsyncOpenAI(
+                    api_key=choice.api_key or "not-needed",
+                    base_url=choice.base_url,
+                    timeout=choice.timeout,
+                    max_retries=choice.max_retries,
+                )
             )
-            self._client = (loop, client)
-            return client
 
         async def complete(self, messages: Sequence[BaseMessage], schema: type[PydanticModel]) -> Reply:
             while True:
@@ -313,7 +304,7 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                     # retries, timeouts and error types but skips re-validating the request body
                     # against the SDK's typed parameters, about 2 ms of CPU per call for a body
                     # that request_body already built right.
-                    answer: object = await self.client.post(
+                    answer: object = await self._clients.get().post(
                         "/chat/completions",
                         body=request_body(choice, messages, schema, method),
                         cast_to=object,
@@ -330,9 +321,9 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                 return answer_of(_completion(answer), schema)
 
         async def aclose(self) -> None:
-            current, self._client = self._client, None
-            if current is not None and current[0] is asyncio.get_running_loop():
-                await current[1].close()
+            client = self._clients.take()
+            if client is not None:
+                await client.close()
 
         def sent_messages(self, messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
             return messages_for(messages, METHODS[self.method_index])

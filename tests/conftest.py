@@ -40,6 +40,20 @@ DROPPED_RESPONSE_HEADERS = {
 }
 
 
+def write_issues(folder: Path, count: int) -> list[str]:
+    """``count`` small local issues (markdown files) in ``folder``, for batch and fault tests."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for index in range(count):
+        path = folder / f"issue-{index:02d}.md"
+        path.write_text(
+            f"# Pool leaks handle number {index}\n\nOpening widget {index} leaks a file handle in the pool.\n",
+            encoding="utf-8",
+        )
+        sources.append(str(path))
+    return sources
+
+
 def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     headers = response.get("headers", {})
     for name in list(headers):

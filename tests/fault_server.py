@@ -161,9 +161,13 @@ class FaultServer:
                 """Quiet."""
 
             def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-                body = json.dumps(payload).encode()
+                self._bytes(status, "application/json", json.dumps(payload).encode(), headers)
+
+            def _bytes(
+                self, status: int, kind: str, body: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -211,23 +215,13 @@ class FaultServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 elif kind == "badjson":
-                    broken = b'{"choices": [ oops'
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(broken)))
-                    self.end_headers()
-                    self.wfile.write(broken)
+                    self._bytes(200, "application/json", b'{"choices": [ oops')
                 elif kind == "error200":
                     self._json(
                         200, {"error": {"message": "upstream model overloaded", "type": "server_error"}}
                     )
                 elif kind == "html":
-                    page = b"<html><body>Bad gateway</body></html>"
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/html")
-                    self.send_header("Content-Length", str(len(page)))
-                    self.end_headers()
-                    self.wfile.write(page)
+                    self._bytes(200, "text/html", b"<html><body>Bad gateway</body></html>")
                 elif kind == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.connection.close()

@@ -43,6 +43,7 @@ from drafter.pipeline import DraftOptions
 from drafter.provenance import split_provenance
 from drafter.providers import resolve_model
 from drafter.sources import SourceSettings
+from tests.conftest import write_issues
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -254,11 +255,7 @@ def test_invalid_draft_is_written_with_findings(tmp_path: Path) -> None:
 
 
 def test_batch_is_concurrent_and_bounded(tmp_path: Path, adr: Outline) -> None:
-    sources = []
-    for n in range(8):
-        path = tmp_path / f"issue{n}.md"
-        path.write_text(f"# Issue number {n}\n\nSomething about widget {n}.\n", encoding="utf-8")
-        sources.append(path)
+    sources = write_issues(tmp_path / "issues", 8)
     chat, options = fake(adr, delay=0.05)
     run, _ = batch(sources, adr, tmp_path / "out", options, concurrency=3)
     assert {i.status for i in run.items} == {"written"}
@@ -269,11 +266,7 @@ def test_batch_is_concurrent_and_bounded(tmp_path: Path, adr: Outline) -> None:
 
 def test_batch_keeps_two_issues_in_progress_per_call_slot(tmp_path: Path, adr: Outline) -> None:
     """While a draft waits on its own previous answer, another issue uses the free call slot."""
-    sources = []
-    for n in range(6):
-        path = tmp_path / f"issue{n}.md"
-        path.write_text(f"# Issue number {n}\n\nSomething about widget {n}.\n", encoding="utf-8")
-        sources.append(path)
+    sources = write_issues(tmp_path / "issues", 6)
     chat, options = fake(adr, delay=0.05)
     started: list[str] = []
     original = options.on_event

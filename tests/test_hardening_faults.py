@@ -27,6 +27,7 @@ from drafter.pipeline import DraftOptions, DraftResult, draft
 from drafter.providers import build_handle, resolve_model
 from drafter.sources import SourceSettings, load_source
 from drafter.validate import validate_text
+from tests.conftest import write_issues
 
 LOOPBACK = [r"^127\.0\.0\.1$"]
 pytestmark = pytest.mark.block_network(allowed_hosts=LOOPBACK)
@@ -100,19 +101,6 @@ def test_retries_exhausted_is_one_line_exit_3_and_nothing_written(
 FIGURES: dict[str, Any] = {}
 
 
-def _issues(folder: Path, count: int) -> list[str]:
-    folder.mkdir()
-    sources = []
-    for index in range(count):
-        path = folder / f"issue-{index:02d}.md"
-        path.write_text(
-            f"# Pool leaks handle number {index}\n\nOpening widget {index} leaks a file handle in the pool.\n",
-            encoding="utf-8",
-        )
-        sources.append(str(path))
-    return sources
-
-
 def _run(server: FaultServer, sources: list[str], out: Path, retries: int) -> BatchRun:
     choice = resolve_model("openai:fault", _env(server, retries))
     options = BatchOptions(
@@ -124,7 +112,7 @@ def _run(server: FaultServer, sources: list[str], out: Path, retries: int) -> Ba
 
 
 def test_fifty_issues_with_twenty_percent_faults_all_complete(tmp_path: Path) -> None:
-    sources = _issues(tmp_path / "issues", 50)
+    sources = write_issues(tmp_path / "issues", 50)
     started = time.perf_counter()
     with FaultServer(rate=0.2, seed=7, slow_seconds=1.5) as server:
         run = _run(server, sources, tmp_path / "out", retries=3)
@@ -147,7 +135,7 @@ def test_fifty_issues_with_twenty_percent_faults_all_complete(tmp_path: Path) ->
 
 
 def test_fifty_issues_without_retries_report_failures_and_rerun_finishes(tmp_path: Path) -> None:
-    sources = _issues(tmp_path / "issues", 50)
+    sources = write_issues(tmp_path / "issues", 50)
     out = tmp_path / "out"
     with FaultServer(rate=0.2, seed=7, slow_seconds=1.5) as server:
         first = _run(server, sources, out, retries=0)

@@ -20,7 +20,7 @@ from drafter.outline import load_outline
 from drafter.pipeline import DraftOptions, draft
 from drafter.providers import answer_of, build_handle, request_body, resolve_model, strict_schema
 from drafter.sources import SourceSettings, load_source
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_issues
 
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"^127\.0\.0\.1$"])  # the fault server only
@@ -280,11 +280,7 @@ def test_concurrent_rejections_step_through_every_method(tmp_path: Any) -> None:
 
     from drafter.batch import BatchOptions, run_batch
 
-    sources = []
-    for n in range(6):
-        path = Path(tmp_path) / f"issue{n}.md"
-        path.write_text(f"# Widget {n} leaks\n\nThe widget {n} pool leaks handles.\n", encoding="utf-8")
-        sources.append(str(path))
+    sources = write_issues(Path(tmp_path) / "issues", 6)
     with FaultServer(unsupported={"json_schema"}) as server:
         run = run_batch(
             sources,
