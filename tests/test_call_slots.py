@@ -1,0 +1,179 @@
+"""Who gets a free model-call slot: the call with the longest path still ahead of its draft."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+from pydantic import BaseModel
+
+from drafter.chains import CallSlots, ModelHandle, Reply, Usage, plan
+from drafter.outline import load_outline
+
+
+class Answer(BaseModel):
+    text: str
+
+
+def test_plan_counts_the_calls_ahead_of_each_chain() -> None:
+    specs = plan(load_outline())
+    assert [(s.name, s.ahead) for s in specs] == [("problem", 3), ("solution", 2), ("risks", 1)]
+
+
+@pytest.mark.parametrize("template", ["rfc", "adr"])
+def test_every_chain_counts_at_least_itself_and_more_than_what_follows_it(template: str) -> None:
+    specs = {s.name: s for s in plan(load_outline(template))}
+    for spec in specs.values():
+        assert spec.ahead >= 1
+        for dep in spec.depends_on:
+            assert specs[dep].ahead > spec.ahead
+
+
+def _order_of(waiters: list[tuple[str, int]], size: int = 1) -> list[str]:
+    """The order in which ``waiters`` (name, ahead) get a slot while ``size`` slots are busy."""
+
+    async def scenario() -> list[str]:
+        slots = CallSlots(size)
+        order: list[str] = []
+        release = asyncio.Event()
+
+        async def busy() -> None:
+            async with slots.hold():
+                await release.wait()
+
+        async def call(name: str, ahead: int) -> None:
+            async with slots.hold(ahead):
+                order.append(name)
+                await asyncio.sleep(0)
+
+        holders = [asyncio.create_task(busy()) for _ in range(size)]
+        await asyncio.sleep(0)
+        tasks = []
+        for name, ahead in waiters:
+            tasks.append(asyncio.create_task(call(name, ahead)))
+            await asyncio.sleep(0)  # queued in this order
+        release.set()
+        await asyncio.gather(*holders, *tasks)
+        return order
+
+    return asyncio.run(scenario())
+
+
+def test_a_freed_slot_goes_to_the_longest_path_then_first_come() -> None:
+    waiters = [("risks-a", 1), ("problem-b", 3), ("solution-a", 2), ("problem-c", 3), ("risks-b", 1)]
+    assert _order_of(waiters) == ["problem-b", "problem-c", "solution-a", "risks-a", "risks-b"]
+
+
+def test_equal_calls_are_served_in_arrival_order() -> None:
+    waiters = [(f"call-{n}", 2) for n in range(6)]
+    assert _order_of(waiters, size=2) == [f"call-{n}" for n in range(6)]
+
+
+def test_never_more_calls_than_slots_and_a_free_slot_is_taken_at_once() -> None:
+    async def scenario() -> tuple[int, int]:
+        slots = CallSlots(3)
+        active = peak = 0
+
+        async def call(ahead: int) -> None:
+            nonlocal active, peak
+            async with slots.hold(ahead):
+                active += 1
+                peak = max(peak, active)
+                await asyncio.sleep(0.001)
+                active -= 1
+
+        await asyncio.gather(*(call(n % 3 + 1) for n in range(20)))
+        # All slots are free again: three calls get in without waiting.
+        held = [slots.hold() for _ in range(3)]
+        for hold in held:
+            await asyncio.wait_for(hold.__aenter__(), timeout=1)
+        for hold in held:
+            await hold.__aexit__(None, None, None)
+        return peak, active
+
+    assert asyncio.run(scenario()) == (3, 0)
+
+
+def test_a_cancelled_waiter_neither_takes_nor_loses_a_slot() -> None:
+    async def scenario() -> list[str]:
+        slots = CallSlots(1)
+        order: list[str] = []
+        release = asyncio.Event()
+
+        async def busy() -> None:
+            async with slots.hold():
+                await release.wait()
+
+        async def call(name: str, ahead: int) -> None:
+            async with slots.hold(ahead):
+                order.append(name)
+
+        holder = asyncio.create_task(busy())
+        await asyncio.sleep(0)
+        doomed = asyncio.create_task(call("cancelled", 3))
+        kept = asyncio.create_task(call("kept", 1))
+        await asyncio.sleep(0)
+        doomed.cancel()
+        release.set()
+        await asyncio.gather(holder, kept)
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+        await asyncio.wait_for(call("after", 1), timeout=1)
+        return order
+
+    assert asyncio.run(scenario()) == ["kept", "after"]
+
+
+def test_a_waiter_cancelled_after_its_slot_was_granted_passes_it_on() -> None:
+    async def scenario() -> list[str]:
+        slots = CallSlots(1)
+        order: list[str] = []
+        first = slots.hold()
+        await first.__aenter__()
+        granted = asyncio.create_task(_enter(slots, order, "granted-then-cancelled", 3))
+        follower = asyncio.create_task(_enter(slots, order, "follower", 1))
+        await asyncio.sleep(0)
+        await first.__aexit__(None, None, None)  # hands the slot to the first waiter ...
+        granted.cancel()  # ... which is cancelled before it runs again
+        await asyncio.wait_for(follower, timeout=1)
+        with pytest.raises(asyncio.CancelledError):
+            await granted
+        return order
+
+    assert asyncio.run(scenario()) == ["follower"]
+
+
+async def _enter(slots: CallSlots, order: list[str], name: str, ahead: int) -> None:
+    async with slots.hold(ahead):
+        order.append(name)
+
+
+def test_ask_orders_waiting_calls_by_the_calls_ahead() -> None:
+    class Recording(ModelHandle):
+        def __init__(self) -> None:
+            super().__init__(None, "recording")
+            self.order: list[str] = []
+            self.gate = asyncio.Event()
+
+        async def complete(self, messages: Any, schema: type[BaseModel]) -> Reply:
+            self.order.append(str(messages[0].content))
+            await self.gate.wait()
+            return Reply(schema.model_validate({"text": "ok"}), '{"text": "ok"}', None, Usage(calls=1))
+
+    async def scenario() -> list[str]:
+        handle = Recording()
+        handle.limit(1)
+        asks = []
+        for name, ahead in [("first", 1), ("risks", 1), ("solution", 2), ("problem", 3)]:
+            asks.append(
+                asyncio.create_task(handle.ask([HumanMessage(name)], Answer, chain=name, ahead=ahead))
+            )
+            await asyncio.sleep(0)
+        handle.gate.set()
+        replies = await asyncio.gather(*asks)
+        assert all(r.error is None for r in replies)
+        return handle.order
+
+    assert asyncio.run(scenario()) == ["first", "problem", "solution", "risks"]
