@@ -49,7 +49,7 @@ from drafter.sources.settings import SourceSettings
 from drafter.writer import draft_filename, inspect_target, write_draft
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 Status = Literal["written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed"]
 STATUSES: tuple[Status, ...] = (
@@ -138,7 +138,7 @@ class BatchOptions:
     max_cost: float | None = None
     prices: Mapping[str, tuple[float, float]] | None = None
     on_item: ItemHook | None = None
-    transport: httpx.BaseTransport | None = None
+    transport: httpx2.BaseTransport | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

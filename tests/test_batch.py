@@ -574,30 +574,30 @@ def test_shared_transport_outlives_clients_and_limits_each_host() -> None:
     import threading
     import time
 
-    import httpx
+    import httpx2
 
     from drafter.sources.pool import SharedTransport
 
     lock = threading.Lock()
     state = {"active": 0, "peak": 0, "closed": 0}
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         with lock:
             state["active"] += 1
             state["peak"] = max(state["peak"], state["active"])
         time.sleep(0.02)
         with lock:
             state["active"] -= 1
-        return httpx.Response(200, json={"host": request.url.host})
+        return httpx2.Response(200, json={"host": request.url.host})
 
-    class Inner(httpx.MockTransport):
+    class Inner(httpx2.MockTransport):
         def close(self) -> None:
             state["closed"] += 1
 
     shared = SharedTransport(per_host=2, inner=Inner(handler))
 
     def fetch() -> None:
-        with httpx.Client(transport=shared) as client:
+        with httpx2.Client(transport=shared) as client:
             with client.stream("GET", "http://tracker.example/x") as response:
                 assert response.read() == b'{"host":"tracker.example"}'
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("openai", "langchain_core", "langchain_openai", "httpx")
+HEAVY = ("openai", "langchain_core", "langchain_openai", "httpx", "httpx2")
 DOC = Path(__file__).parent / "fixtures" / "docs" / "technical-design.md"
 
 

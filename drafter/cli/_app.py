@@ -2,7 +2,7 @@
 
 Command modules register themselves on :data:`app`; library code raises :class:`DrafterError`
 and :class:`_Group.invoke` turns it into one line on stderr plus the error's exit code. Heavy
-modules (langchain, openai, httpx) are imported inside commands, never here, so that
+modules (langchain, openai, httpx2) are imported inside commands, never here, so that
 ``drafter --help`` and ``drafter validate`` start fast.
 """
 

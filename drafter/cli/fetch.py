@@ -1,7 +1,7 @@
 """``drafter fetch SOURCE``: show exactly the context the model would be given.
 
 The command is also how users save an issue for offline runs (``--format json`` output is a valid
-SOURCE). httpx and the sources package are imported inside the command so ``drafter --help`` and
+SOURCE). httpx2 and the sources package are imported inside the command so ``drafter --help`` and
 ``drafter validate`` stay fast.
 """
 

@@ -10,7 +10,7 @@ Usage::
 Everything downstream reads only :class:`~drafter.context.IssueContext`, so the trackers' quirks
 stay in this package: URL parsing (``urls``), the guarded HTTP client (``http``), one adapter per
 tracker, local files (``local``), mentioned links (``links``) and the ``--max-context`` budget
-(``budget``). httpx is imported only when a tracker URL is fetched.
+(``budget``). httpx2 is imported only when a tracker URL is fetched.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from drafter.sources.settings import Secret, SourceSettings
 from drafter.sources.urls import GitHubRef, GitLabRef, JiraRef, LocalRef, SourceRef, parse_source
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = [
     "Secret",
@@ -47,7 +47,7 @@ def fetch_ref(
     ref: SourceRef,
     settings: SourceSettings,
     *,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     stdin: Callable[[], BinaryIO] | None = None,
 ) -> IssueContext:
     """Load ``ref`` as it is, with no budget applied and no links added."""
@@ -74,7 +74,7 @@ def load_source(
     spec: str,
     settings: SourceSettings,
     *,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     stdin: Callable[[], BinaryIO] | None = None,
 ) -> IssueContext:
     """Fetch or read SOURCE (URL, ``OWNER/REPO#N``, file path or ``-``) into an IssueContext.

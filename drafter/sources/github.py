@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 
 from drafter.context import Comment, IssueContext
 from drafter.errors import SourceError
@@ -35,7 +35,7 @@ def _token_origin(settings: SourceSettings) -> str:
     return origin(settings.github_api_url or PUBLIC_API)
 
 
-def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx.Client) -> IssueContext:
+def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx2.Client) -> IssueContext:
     """Fetch issue or PR ``ref`` with all its conversation comments."""
     base = api_base(ref, settings)
     auth: dict[str, dict[str, str]] = {}

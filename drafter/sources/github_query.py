@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-import httpx
+import httpx2
 
 from drafter.errors import InputError, SourceError
 from drafter.sources.github import API_VERSION, PUBLIC_API, TOKEN_ENV
@@ -39,7 +39,7 @@ def list_issues(
     *,
     state: State = "open",
     include_prs: bool = False,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
 ) -> list[str]:
     """URLs of the issues of ``repo`` (``OWNER/REPO``) carrying ``label``, oldest number first."""
     owner, name = parse_repo(repo)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 
 from drafter.context import Comment, IssueContext
 from drafter.errors import SourceError
@@ -30,7 +30,7 @@ def api_base(ref: GitLabRef, settings: SourceSettings) -> str:
     return f"https://{netloc}/api/v4"
 
 
-def fetch_gitlab(ref: GitLabRef, settings: SourceSettings, client: httpx.Client) -> IssueContext:
+def fetch_gitlab(ref: GitLabRef, settings: SourceSettings, client: httpx2.Client) -> IssueContext:
     """Fetch issue or merge request ``ref`` with its non-system notes, oldest first."""
     base = api_base(ref, settings)
     auth: dict[str, dict[str, str]] = {}

@@ -1,10 +1,10 @@
-"""The one way the sources layer talks HTTP: a guarded httpx client for one tracker origin.
+"""The one way the sources layer talks HTTP: a guarded httpx2 client for one tracker origin.
 
 Issue URLs come from users and from batch files in CI, with tokens attached, so every request goes
 through :class:`TrackerHttp`, which enforces the policy in one place:
 
 * only the origin (scheme, host, port) of the tracker's API is contacted; pagination links and
-  redirects are re-checked against it, and redirects are never followed by httpx itself;
+  redirects are re-checked against it, and redirects are never followed by httpx2 itself;
 * a host that resolves to a private, loopback or link-local address is refused unless the user
   configured it (``GITHUB_API_URL``, ``GITLAB_API_URL``, ``JIRA_BASE_URL``);
 * a token is attached only to requests for the origin it was configured for;
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+import httpx2
 
 from drafter.errors import SourceError
 from drafter.sources.settings import SourceSettings
@@ -49,16 +49,16 @@ class Reply:
 
     url: str
     status: int
-    headers: httpx.Headers
+    headers: httpx2.Headers
     data: Any
 
 
-def make_client(settings: SourceSettings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def make_client(settings: SourceSettings, transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
     """Build the shared client: no redirects followed, timeouts set, drafter's User-Agent."""
-    return httpx.Client(
+    return httpx2.Client(
         transport=transport,
         follow_redirects=False,
-        timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+        timeout=httpx2.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
         # gzip only: it keeps recorded cassettes readable (vcrpy cannot decode zstd) and scrubbable.
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
     )
@@ -109,7 +109,7 @@ class TrackerHttp:
 
     def __init__(
         self,
-        client: httpx.Client,
+        client: httpx2.Client,
         settings: SourceSettings,
         *,
         api_base: str,
@@ -209,9 +209,9 @@ class TrackerHttp:
             attempt += 1
             try:
                 reply = self._once(url, params, request_headers)
-            except httpx.TransportError as exc:
+            except httpx2.TransportError as exc:
                 if attempt > self.settings.retries:
-                    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+                    kind = "timed out" if isinstance(exc, httpx2.TimeoutException) else "connection failed"
                     raise SourceError(
                         f"could not reach {self.origin} for {self.target.what}: {kind} after {attempt} attempts",
                         hint="check your network or proxy and that the tracker is up, then retry",
@@ -360,5 +360,5 @@ def _next_page(reply: Reply, params: Mapping[str, str] | None) -> tuple[str | No
             return urljoin(reply.url, target), None
     next_page = reply.headers.get("x-next-page", "").strip()
     if next_page.isdigit():
-        return str(httpx.URL(reply.url).copy_set_param("page", next_page)), None
+        return str(httpx2.URL(reply.url).copy_set_param("page", next_page)), None
     return None, None

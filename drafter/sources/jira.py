@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import httpx
+import httpx2
 
 from drafter.context import Comment, IssueContext
 from drafter.errors import SourceError
@@ -46,7 +46,7 @@ def _auth(ref: JiraRef, settings: SourceSettings, base: str) -> dict[str, dict[s
     return {}
 
 
-def fetch_jira(ref: JiraRef, settings: SourceSettings, client: httpx.Client) -> IssueContext:
+def fetch_jira(ref: JiraRef, settings: SourceSettings, client: httpx2.Client) -> IssueContext:
     """Fetch Jira issue ``ref`` with all comments."""
     base = settings.jira_base_url or ref.base
     version = api_version(ref, settings)

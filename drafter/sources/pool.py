@@ -11,15 +11,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 
 DEFAULT_PER_HOST = 8
 
 
-class _Releasing(httpx.SyncByteStream):
+class _Releasing(httpx2.SyncByteStream):
     """A response body that gives its host slot back when it is closed (once)."""
 
-    def __init__(self, stream: httpx.SyncByteStream, gate: threading.BoundedSemaphore) -> None:
+    def __init__(self, stream: httpx2.SyncByteStream, gate: threading.BoundedSemaphore) -> None:
         self._stream = stream
         self._gate: threading.BoundedSemaphore | None = gate
 
@@ -35,16 +35,16 @@ class _Releasing(httpx.SyncByteStream):
                 gate.release()
 
 
-class SharedTransport(httpx.BaseTransport):
-    """An ``httpx.HTTPTransport`` that outlives the clients using it, with a per-host limit.
+class SharedTransport(httpx2.BaseTransport):
+    """An ``httpx2.HTTPTransport`` that outlives the clients using it, with a per-host limit.
 
     Clients close their transport when they are closed (or leave their ``with`` block); this one
     ignores that, and its owner closes the pool with :meth:`shutdown`.
     """
 
-    def __init__(self, per_host: int = DEFAULT_PER_HOST, inner: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, per_host: int = DEFAULT_PER_HOST, inner: httpx2.BaseTransport | None = None) -> None:
         self.per_host = max(1, per_host)
-        self._inner = inner if inner is not None else httpx.HTTPTransport(retries=0)
+        self._inner = inner if inner is not None else httpx2.HTTPTransport(retries=0)
         self._gates: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
 
@@ -55,7 +55,7 @@ class SharedTransport(httpx.BaseTransport):
                 gate = self._gates[host] = threading.BoundedSemaphore(self.per_host)
             return gate
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         gate = self._gate(request.url.host.lower())
         gate.acquire()
         try:
@@ -65,8 +65,8 @@ class SharedTransport(httpx.BaseTransport):
             raise
         # The slot is held until the body is read and closed, so the limit counts whole requests
         # while the caller still streams (and size-caps) the body itself.
-        assert isinstance(response.stream, httpx.SyncByteStream)
-        return httpx.Response(
+        assert isinstance(response.stream, httpx2.SyncByteStream)
+        return httpx2.Response(
             status_code=response.status_code,
             headers=response.headers,
             stream=_Releasing(response.stream, gate),
