@@ -31,32 +31,39 @@ def test_every_chain_counts_at_least_itself_and_more_than_what_follows_it(templa
             assert specs[dep].ahead > spec.ahead
 
 
+class Scene:
+    """Call slots, the order in which calls got one, and holders that keep slots busy until
+    ``release`` is set."""
+
+    def __init__(self, size: int) -> None:
+        self.slots = CallSlots(size)
+        self.order: list[str] = []
+        self.release = asyncio.Event()
+
+    async def busy(self) -> None:
+        async with self.slots.hold():
+            await self.release.wait()
+
+    async def call(self, name: str, ahead: int = 1) -> None:
+        async with self.slots.hold(ahead):
+            self.order.append(name)
+            await asyncio.sleep(0)
+
+
 def _order_of(waiters: list[tuple[str, int]], size: int = 1) -> list[str]:
     """The order in which ``waiters`` (name, ahead) get a slot while ``size`` slots are busy."""
 
     async def scenario() -> list[str]:
-        slots = CallSlots(size)
-        order: list[str] = []
-        release = asyncio.Event()
-
-        async def busy() -> None:
-            async with slots.hold():
-                await release.wait()
-
-        async def call(name: str, ahead: int) -> None:
-            async with slots.hold(ahead):
-                order.append(name)
-                await asyncio.sleep(0)
-
-        holders = [asyncio.create_task(busy()) for _ in range(size)]
+        scene = Scene(size)
+        holders = [asyncio.create_task(scene.busy()) for _ in range(size)]
         await asyncio.sleep(0)
         tasks = []
         for name, ahead in waiters:
-            tasks.append(asyncio.create_task(call(name, ahead)))
+            tasks.append(asyncio.create_task(scene.call(name, ahead)))
             await asyncio.sleep(0)  # queued in this order
-        release.set()
+        scene.release.set()
         await asyncio.gather(*holders, *tasks)
-        return order
+        return scene.order
 
     return asyncio.run(scenario())
 
@@ -98,56 +105,39 @@ def test_never_more_calls_than_slots_and_a_free_slot_is_taken_at_once() -> None:
 
 def test_a_cancelled_waiter_neither_takes_nor_loses_a_slot() -> None:
     async def scenario() -> list[str]:
-        slots = CallSlots(1)
-        order: list[str] = []
-        release = asyncio.Event()
-
-        async def busy() -> None:
-            async with slots.hold():
-                await release.wait()
-
-        async def call(name: str, ahead: int) -> None:
-            async with slots.hold(ahead):
-                order.append(name)
-
-        holder = asyncio.create_task(busy())
+        scene = Scene(1)
+        holder = asyncio.create_task(scene.busy())
         await asyncio.sleep(0)
-        doomed = asyncio.create_task(call("cancelled", 3))
-        kept = asyncio.create_task(call("kept", 1))
+        doomed = asyncio.create_task(scene.call("cancelled", 3))
+        kept = asyncio.create_task(scene.call("kept", 1))
         await asyncio.sleep(0)
         doomed.cancel()
-        release.set()
+        scene.release.set()
         await asyncio.gather(holder, kept)
         with pytest.raises(asyncio.CancelledError):
             await doomed
-        await asyncio.wait_for(call("after", 1), timeout=1)
-        return order
+        await asyncio.wait_for(scene.call("after", 1), timeout=1)
+        return scene.order
 
     assert asyncio.run(scenario()) == ["kept", "after"]
 
 
 def test_a_waiter_cancelled_after_its_slot_was_granted_passes_it_on() -> None:
     async def scenario() -> list[str]:
-        slots = CallSlots(1)
-        order: list[str] = []
-        first = slots.hold()
+        scene = Scene(1)
+        first = scene.slots.hold()
         await first.__aenter__()
-        granted = asyncio.create_task(_enter(slots, order, "granted-then-cancelled", 3))
-        follower = asyncio.create_task(_enter(slots, order, "follower", 1))
+        granted = asyncio.create_task(scene.call("granted-then-cancelled", 3))
+        follower = asyncio.create_task(scene.call("follower", 1))
         await asyncio.sleep(0)
         await first.__aexit__(None, None, None)  # hands the slot to the first waiter ...
         granted.cancel()  # ... which is cancelled before it runs again
         await asyncio.wait_for(follower, timeout=1)
         with pytest.raises(asyncio.CancelledError):
             await granted
-        return order
+        return scene.order
 
     assert asyncio.run(scenario()) == ["follower"]
-
-
-async def _enter(slots: CallSlots, order: list[str], name: str, ahead: int) -> None:
-    async with slots.hold(ahead):
-        order.append(name)
 
 
 def test_ask_orders_waiting_calls_by_the_calls_ahead() -> None:
