@@ -631,14 +631,17 @@ class Drafter:
         ]
 
     async def run_chain(
-        self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = ()
+        self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = (), *, ahead: int | None = None
     ) -> ChainResult:
+        """One chain's call (and its one schema retry); ``ahead`` defaults to ``spec.ahead``."""
         started = time.perf_counter()
         schema = chain_schema(spec)
         messages = self.messages(spec, previous, findings)
         if self.handle is None:
             raise ProviderError("no model to ask", hint="pass --model")
-        reply, usage = await self.handle.ask_retrying(messages, schema, chain=spec.name, ahead=spec.ahead)
+        reply, usage = await self.handle.ask_retrying(
+            messages, schema, chain=spec.name, ahead=spec.ahead if ahead is None else ahead
+        )
         return self.chain_result(spec, reply, usage, started)
 
     def chain_result(self, spec: ChainSpec, reply: Reply, usage: Usage, started: float) -> ChainResult:

@@ -174,7 +174,8 @@ async def _draft_with_model(
         return draft
     specs = [s for s in drafter.specs if s.name in by_chain]
     previous = _previous_markdown(outline, contents)
-    again = await asyncio.gather(*(drafter.run_chain(s, previous, by_chain[s.name]) for s in specs))
+    # A re-ask is the last call of its draft, whichever chain it repeats.
+    again = await asyncio.gather(*(drafter.run_chain(s, previous, by_chain[s.name], ahead=1) for s in specs))
     for result in again:
         usage.add(result.usage)
         for sid, content in result.contents.items():

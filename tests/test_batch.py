@@ -612,81 +612,92 @@ def test_shared_transport_outlives_clients_and_limits_each_host() -> None:
     assert state["closed"] == 1
 
 
-def test_shared_transport_picks_the_proxy_like_a_lone_client() -> None:
-    import httpx2
+class StandInProxy:
+    """An HTTP proxy on 127.0.0.1 that answers GitHub issue requests itself and records the URLs
+    it was asked for (a client sends a proxy the whole URL)."""
 
-    from drafter.sources.pool import SharedTransport
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    shared = SharedTransport(
-        proxies={
-            "https": "http://proxy.corp:3128",
-            "http": "http://plain.corp:80",
-            "no": "ghe.corp,.internal",
-        }
+        issue = json.loads(ISSUES[0].read_text(encoding="utf-8"))
+        seen: list[str] = []
+        self.seen = seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.path)
+                body = json.dumps([] if self.path.split("?")[0].endswith("/comments") else issue).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _batch_behind_proxy(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch, **env: str
+) -> BatchRun:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = SourceSettings(
+        github_api_url="http://tracker.invalid/api/v3",
+        resolve=lambda host: ["93.184.216.34"],
+        retries=0,
     )
-    assert shared.proxy_for(httpx2.URL("https://api.github.com/repos/a/b")) == "http://proxy.corp:3128"
-    assert shared.proxy_for(httpx2.URL("http://tracker.example/x")) == "http://plain.corp:80"
-    assert shared.proxy_for(httpx2.URL("https://ghe.corp/api/v3/x")) is None
-    assert shared.proxy_for(httpx2.URL("https://jira.internal/rest")) is None
-    assert SharedTransport(proxies={"all": "socks5://s:1080"}).proxy_for(httpx2.URL("https://a.b/")) == (
-        "socks5://s:1080"
-    )
-    assert SharedTransport(proxies={}).proxy_for(httpx2.URL("https://api.github.com/")) is None
-    proxied = {"https": "http://proxy.corp:3128"}
-    for no_proxy, host, bypassed in [
-        ("*", "api.github.com", True),
-        ("*.corp", "ghe.corp", True),
-        ("corp:443", "jira.corp", True),
-        ("github.com", "api.github.com", True),
-        ("hub.com", "api.github.com", False),
-        (" , ,", "api.github.com", False),
-        ("::1,localhost", "api.github.com", False),
-    ]:
-        url = httpx2.URL(f"https://{host}/")
-        assert (SharedTransport(proxies={**proxied, "no": no_proxy}).proxy_for(url) is None) is bypassed, (
-            no_proxy
-        )
+    run, _ = batch(["acme/widgets#7"], adr, tmp_path / "out", fake(adr)[1], settings=settings)
+    return run
 
 
 @pytest.mark.block_network(allowed_hosts=[r"^127\.0\.0\.1$"])  # the stand-in proxy only
+@pytest.mark.parametrize("scheme", ["http://", ""])  # a bare host:port means http:// as for httpx2
 def test_a_batch_fetches_through_the_proxy_from_the_environment(
-    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch, scheme: str
 ) -> None:
     """A client handed a transport ignores HTTP_PROXY; the batch's shared pool must not."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    issue = json.loads(ISSUES[0].read_text(encoding="utf-8"))
-    seen: list[str] = []
-
-    class Proxy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)  # a proxy is sent the whole URL
-            body = json.dumps([] if self.path.split("?")[0].endswith("/comments") else issue).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    proxy = StandInProxy()
     try:
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
-        monkeypatch.delenv("http_proxy", raising=False)
-        settings = SourceSettings(
-            github_api_url="http://tracker.invalid/api/v3", resolve=lambda host: ["93.184.216.34"]
-        )
-        run, _ = batch(["acme/widgets#7"], adr, tmp_path / "out", fake(adr)[1], settings=settings)
+        run = _batch_behind_proxy(tmp_path, adr, monkeypatch, HTTP_PROXY=scheme + proxy.address)
     finally:
-        server.shutdown()
-        server.server_close()
+        proxy.close()
     assert [i.status for i in run.items] == ["written"], run.items[0].reason
-    assert seen and all(
-        path.startswith("http://tracker.invalid/api/v3/repos/acme/widgets/issues/7") for path in seen
+    assert proxy.seen
+    assert all(
+        path.startswith("http://tracker.invalid/api/v3/repos/acme/widgets/issues/7") for path in proxy.seen
     )
+
+
+@pytest.mark.block_network(allowed_hosts=[r"^127\.0\.0\.1$"])
+@pytest.mark.parametrize("no_proxy", ["tracker.invalid", ".invalid", "*"])
+def test_no_proxy_hosts_bypass_the_proxy_in_a_batch(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch, no_proxy: str
+) -> None:
+    proxy = StandInProxy()
+    try:
+        run = _batch_behind_proxy(
+            tmp_path,
+            adr,
+            monkeypatch,
+            HTTP_PROXY=f"http://{proxy.address}",
+            NO_PROXY=f"example.org,{no_proxy}",
+        )
+    finally:
+        proxy.close()
+    # Straight to tracker.invalid, which this machine cannot reach: the proxy saw nothing.
+    assert proxy.seen == []
+    assert [i.status for i in run.items] == ["failed"]
+    assert "could not reach http://tracker.invalid" in (run.items[0].reason or "")

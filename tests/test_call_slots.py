@@ -6,11 +6,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
+from test_chains import chain_answer, make_ctx, reply
 
 from drafter.chains import CallSlots, ModelHandle, Reply, Usage, plan
 from drafter.outline import load_outline
+from drafter.pipeline import DraftOptions, draft
+from drafter.providers import resolve_model
 
 
 class Answer(BaseModel):
@@ -167,3 +171,37 @@ def test_ask_orders_waiting_calls_by_the_calls_ahead() -> None:
         return handle.order
 
     assert asyncio.run(scenario()) == ["first", "problem", "solution", "risks"]
+
+
+def test_each_chain_asks_with_its_calls_ahead_and_a_re_ask_with_one() -> None:
+    class Recording(ModelHandle):
+        def __init__(self, chat: Any) -> None:
+            super().__init__(chat, "fake")
+            self.asked: list[tuple[str, int, bool]] = []
+
+        async def ask(
+            self, messages: Any, schema: Any, *, chain: str = "", retry: bool = False, ahead: int = 1
+        ) -> Reply:
+            self.asked.append((chain, ahead, retry))
+            return await super().ask(messages, schema, chain=chain, retry=retry, ahead=ahead)
+
+    outline = load_outline()
+    specs = plan(outline)
+    replies = [
+        reply(chain_answer(specs[0])),
+        reply("not JSON"),  # the solution chain's schema retry keeps its place in the queue
+        reply(chain_answer(specs[1], goals={"items": ["[Goal 1]", "[Goal 2]"]})),  # fails the check
+        reply(chain_answer(specs[2])),
+        reply(chain_answer(specs[1])),  # the re-ask with the findings
+    ]
+    handle = Recording(GenericFakeChatModel(messages=iter(replies)))
+    options = DraftOptions(model=resolve_model("openai:fake", {"OPENAI_API_KEY": "sk-test"}), handle=handle)
+    result = draft(make_ctx(), outline, options)
+    assert result.usage["calls"] == 5
+    assert handle.asked == [
+        ("problem", 3, False),
+        ("solution", 2, False),
+        ("solution", 2, True),
+        ("risks", 1, False),
+        ("solution", 1, False),
+    ]

@@ -5,17 +5,16 @@ clients the same :class:`SharedTransport` makes them share keep-alive connection
 per-host semaphore keeps a batch from opening more than ``per_host`` requests at once to one
 tracker, whatever ``--concurrency`` is. The policy checks of ``TrackerHttp`` still run per request.
 
-A client handed a transport no longer applies the proxy environment variables itself (httpx2
-only does so for the transports it builds), so this transport does: one pool per proxy, chosen
-per request from ``HTTP(S)_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` as read when it was made, the
-way a lone ``drafter fetch`` goes.
+A client handed a transport does not apply the proxy settings itself (httpx2 reads them only
+for the transports it builds), so the pool sends through a client of its own that does:
+``HTTP(S)_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` (and the system's proxy settings on macOS and
+Windows) apply to a batch exactly as to a lone ``drafter fetch``.
 """
 
 from __future__ import annotations
 
 import threading
-import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import httpx2
 
@@ -41,61 +40,21 @@ class _Releasing(httpx2.SyncByteStream):
                 gate.release()
 
 
-def _bypassed(host: str, no_proxy: str) -> bool:
-    """``NO_PROXY`` semantics: ``*``, or a host equal to an entry or under it (``.corp``,
-    ``corp`` and ``*.corp`` all cover ``ghe.corp``); a port in an entry is ignored."""
-    host = host.lower().rstrip(".")
-    for raw in no_proxy.split(","):
-        entry = raw.strip().lower()
-        if entry == "*":
-            return True
-        if entry.count(":") == 1:  # host:port (an IPv6 address has more colons)
-            entry = entry.split(":")[0]
-        entry = entry.removeprefix("*").lstrip(".")
-        if entry and (host == entry or host.endswith("." + entry)):
-            return True
-    return False
-
-
 class SharedTransport(httpx2.BaseTransport):
-    """An ``httpx2.HTTPTransport`` that outlives the clients using it, with a per-host limit.
+    """Connection pools that outlive the clients using them, with a per-host request limit.
 
     Clients close their transport when they are closed (or leave their ``with`` block); this one
     ignores that, and its owner closes the pool with :meth:`shutdown`.
     """
 
-    def __init__(
-        self,
-        per_host: int = DEFAULT_PER_HOST,
-        inner: httpx2.BaseTransport | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> None:
-        """``inner``: one transport for every request (tests); ``proxies``: scheme -> proxy URL
-        plus ``"no"`` for the bypass list, as :func:`urllib.request.getproxies_environment`
-        gives them (the default)."""
+    def __init__(self, per_host: int = DEFAULT_PER_HOST, inner: httpx2.BaseTransport | None = None) -> None:
+        """``inner``: send every request through this one transport, with no proxy (tests)."""
         self.per_host = max(1, per_host)
-        self._inner = inner
-        self._proxies = dict(urllib.request.getproxies_environment() if proxies is None else proxies)
-        self._pools: dict[str | None, httpx2.BaseTransport] = {}
+        # Only sends: for each URL it picks a pool, direct or through the proxy the settings
+        # name, and owns those pools. It follows no redirects and adds no headers or cookies.
+        self._router = httpx2.Client(transport=inner, follow_redirects=False)
         self._gates: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
-
-    def proxy_for(self, url: httpx2.URL) -> str | None:
-        """The proxy a request to ``url`` goes through, ``None`` for a direct connection."""
-        proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
-        if not proxy or _bypassed(url.host, self._proxies.get("no", "")):
-            return None
-        return proxy
-
-    def _pool(self, url: httpx2.URL) -> httpx2.BaseTransport:
-        if self._inner is not None:
-            return self._inner
-        proxy = self.proxy_for(url)
-        with self._lock:
-            pool = self._pools.get(proxy)
-            if pool is None:
-                pool = self._pools[proxy] = httpx2.HTTPTransport(retries=0, proxy=proxy)
-            return pool
 
     def _gate(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
@@ -105,11 +64,11 @@ class SharedTransport(httpx2.BaseTransport):
             return gate
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        pool = self._pool(request.url)
         gate = self._gate(request.url.host.lower())
         gate.acquire()
         try:
-            response = pool.handle_request(request)
+            # After shutdown this raises RuntimeError, which no fetch retries.
+            response = self._router.send(request, stream=True)
         except BaseException:
             gate.release()
             raise
@@ -128,7 +87,4 @@ class SharedTransport(httpx2.BaseTransport):
         """Called by each client on exit; the shared pool stays open."""
 
     def shutdown(self) -> None:
-        with self._lock:
-            pools, self._pools = [*self._pools.values()], {}
-        for pool in pools if self._inner is None else [self._inner]:
-            pool.close()
+        self._router.close()
