@@ -697,7 +697,7 @@ def test_no_proxy_hosts_bypass_the_proxy_in_a_batch(
         )
     finally:
         proxy.close()
-    # Straight to tracker.invalid, which this machine cannot reach: the proxy saw nothing.
+    # Straight to tracker.invalid, which never resolves (.invalid is reserved): the proxy saw nothing.
     assert proxy.seen == []
     assert [i.status for i in run.items] == ["failed"]
     assert "could not reach http://tracker.invalid" in (run.items[0].reason or "")
