@@ -1,10 +1,20 @@
-"""The request-handler base both benchmark stubs share: quiet, keep-alive, one JSON reply."""
+"""What both benchmark stubs share: a quiet keep-alive JSON handler, and running until Ctrl-C."""
 
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
+
+
+def serve_until_interrupted(server: HTTPServer) -> None:
+    """Block while ``server`` serves in its own thread; stop and close it on Ctrl-C."""
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+        server.server_close()
 
 
 class JsonHandler(BaseHTTPRequestHandler):

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from json_handler import JsonHandler
+from json_handler import JsonHandler, serve_until_interrupted
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 OWNER, REPO = "bench", "corpus"
@@ -131,11 +131,7 @@ def main() -> None:
     args = parser.parse_args()
     server = serve(args.port, args.count)
     print(f"stub GitHub API on http://127.0.0.1:{server.server_address[1]} ({args.count} issues)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        server.shutdown()
-        server.server_close()
+    serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from json_handler import JsonHandler
+from json_handler import JsonHandler, serve_until_interrupted
 
 
 def tokens(text: str) -> int:
@@ -199,11 +199,7 @@ def main() -> None:
     server, _ = serve(args.port, args.latency)
     port = server.server_address[1]
     print(f"stub OpenAI server on http://127.0.0.1:{port}/v1 (latency {args.latency}s)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        server.shutdown()
-        server.server_close()
+    serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

@@ -31,16 +31,24 @@ def api_base(ref: GitHubRef, settings: SourceSettings) -> str:
     return f"https://{ref.host}/api/v3"
 
 
-def _token_origin(settings: SourceSettings) -> str:
-    return origin(settings.github_api_url or PUBLIC_API)
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+
+
+def token_auth(settings: SourceSettings) -> dict[str, dict[str, str]]:
+    """The token's header, bound to the one API origin it is for (``GITHUB_API_URL`` or
+    api.github.com), for :class:`TrackerHttp`; empty without a token."""
+    if settings.github_token is None:
+        return {}
+    return {
+        origin(settings.github_api_url or PUBLIC_API): {
+            "Authorization": f"Bearer {settings.github_token.reveal()}"
+        }
+    }
 
 
 def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx2.Client) -> IssueContext:
     """Fetch issue or PR ``ref`` with all its conversation comments."""
     base = api_base(ref, settings)
-    auth: dict[str, dict[str, str]] = {}
-    if settings.github_token is not None:
-        auth[_token_origin(settings)] = {"Authorization": f"Bearer {settings.github_token.reveal()}"}
     noun = "pull request" if ref.kind == "pull_request" else "issue"
     token_env = TOKEN_ENV
     if ref.host != "github.com" and not settings.github_api_url:
@@ -50,8 +58,8 @@ def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx2.Client
         settings,
         api_base=base,
         target=Target("GitHub", f"{noun} {ref.slug}#{ref.number}", token_env),
-        headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
-        auth=auth,
+        headers=HEADERS,
+        auth=token_auth(settings),
     )
     reply = http.get_json(http.url(f"repos/{ref.owner}/{ref.repo}/issues/{ref.number}"))
     issue = _expect_object(reply.data, http.target)

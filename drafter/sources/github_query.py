@@ -15,8 +15,8 @@ from typing import Any, Literal
 import httpx2
 
 from drafter.errors import InputError, SourceError
-from drafter.sources.github import API_VERSION, PUBLIC_API, TOKEN_ENV
-from drafter.sources.http import Target, TrackerHttp, make_client, origin
+from drafter.sources.github import HEADERS, PUBLIC_API, TOKEN_ENV, token_auth
+from drafter.sources.http import Target, TrackerHttp, make_client
 from drafter.sources.settings import SourceSettings
 
 State = Literal["open", "closed", "all"]
@@ -48,9 +48,6 @@ def list_issues(
     if not label.strip():
         raise InputError("--label must not be empty", hint="name the label that marks issues for design")
     base = settings.github_api_url or PUBLIC_API
-    auth: dict[str, dict[str, str]] = {}
-    if settings.github_token is not None:
-        auth[origin(base)] = {"Authorization": f"Bearer {settings.github_token.reveal()}"}
     urls: dict[int, str] = {}
     with make_client(settings, transport) as client:
         http = TrackerHttp(
@@ -58,8 +55,8 @@ def list_issues(
             settings,
             api_base=base,
             target=Target("GitHub", f"issues of {owner}/{name} labelled {label!r}", TOKEN_ENV),
-            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
-            auth=auth,
+            headers=HEADERS,
+            auth=token_auth(settings),
         )
         params = {"labels": label.strip(), "state": state, "per_page": "100"}
         for page in http.pages(http.url(f"repos/{owner}/{name}/issues"), params):
