@@ -26,13 +26,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, ValidationError
 
+from drafter.answers import answer_shape, chain_model, ident, section_kind, to_content
 from drafter.context import IssueContext
 from drafter.draft import SectionContent, drafted_sections, section_id, todo_content
 from drafter.errors import DrafterError, ProviderError
-from drafter.grounding import ground, input_text
-from drafter.outline import Outline, Section, title_key
+from drafter.evidence import as_data, inputs_block
+from drafter.grounding import input_text
+from drafter.outline import Outline, Section, placeholders_in
 from drafter.prompts import Prompts
 from drafter.providers import ANSWER_SHAPE, messages_for, strict_schema
 
@@ -45,12 +47,7 @@ if TYPE_CHECKING:
 DEPENDENCIES = {"problem": (), "solution": ("problem",), "risks": ("problem", "solution")}
 
 
-# -- schema ------------------------------------------------------------------------------------
-def _ident(text: str) -> str:
-    name = re.sub(r"[^a-z0-9]+", "_", title_key(text)).strip("_") or "section"
-    return name if name[0].isalpha() else f"s_{name}"
-
-
+# -- planning ------------------------------------------------------------------------------------
 @dataclass
 class ChainSpec:
     """One chain: its name, the sections it drafts (keyed for the JSON answer), its dependencies."""
@@ -72,7 +69,7 @@ def plan(outline: Outline) -> list[ChainSpec]:
         for top in tops:
             for section in top.walk():
                 if section.has_body or not section.children:
-                    key = _ident(section.title)
+                    key = ident(section.title)
                     while key in keys:
                         key += "_2"
                     keys[key] = section
@@ -81,52 +78,6 @@ def plan(outline: Outline) -> list[ChainSpec]:
     for spec in reversed(specs):  # dependents come later in the list, so theirs are known
         spec.ahead = 1 + max((s.ahead for s in specs if spec.name in s.depends_on), default=0)
     return specs
-
-
-def _section_model(key: str, section: Section) -> type[BaseModel]:
-    # Only what the field name does not say gets a description: the schema is sent with every
-    # call, and the prompt already says what "text" and "sources" are.
-    fields: dict[str, Any] = {"text": (str, ...)}
-    if section.list_expected:
-        fields["items"] = (list[str], Field(description="one idea per entry, no bullet characters"))
-    if section.tables:
-        columns: dict[str, Any] = {_ident(c): (str, Field(description=c)) for c in section.tables[0].columns}
-        row: Any = create_model(f"{key.title().replace('_', '')}Row", **columns)
-        rows_doc = "Table rows: " + " | ".join(section.tables[0].columns)
-        fields["rows"] = (list[row], Field(description=rows_doc))
-    if section.fences:
-        labels = ", ".join(f"{i + 1}: {f.label or f.info or 'block'}" for i, f in enumerate(section.fences))
-        fields["blocks"] = (
-            list[str],
-            Field(
-                description=f"Contents of the {len(section.fences)} code blocks, without fences ({labels})"
-            ),
-        )
-    fields["sources"] = (list[str], ...)
-    return create_model(f"{key.title().replace('_', '')}Section", **fields)
-
-
-def section_shape(section: Section) -> str:
-    """The JSON value expected for one section, compactly: ``{"text": "markdown", ...}``."""
-    shape: dict[str, Any] = {"text": "markdown"}
-    if section.list_expected:
-        shape["items"] = ["..."]
-    if section.tables:
-        shape["rows"] = [{_ident(c): c for c in section.tables[0].columns}]
-    if section.fences:
-        shape["blocks"] = [f.label or f.info or "block" for f in section.fences]
-    shape["sources"] = ["issue"]
-    return json.dumps(shape, ensure_ascii=False)
-
-
-def answer_shape(spec: ChainSpec) -> str:
-    """A compact example of the expected JSON answer, one line per section.
-
-    The full JSON schema goes to the server as ``response_format``; repeating it in the prompt
-    would double the prompt's size, so the prompt shows the shape instead.
-    """
-    lines = [f"  {json.dumps(key)}: {section_shape(section)}" for key, section in spec.sections.items()]
-    return "{\n" + ",\n".join(lines) + "\n}"
 
 
 _SCHEMAS: dict[tuple[Any, ...], tuple[type[BaseModel], ChainSpec]] = {}
@@ -146,104 +97,45 @@ def chain_schema(spec: ChainSpec) -> type[BaseModel]:
         cached = hit[1].sections.values()
         if all(a is b for a, b in zip(cached, spec.sections.values(), strict=True)):
             return hit[0]
-    model = _build_chain_schema(spec)
+    model = chain_model(spec.name, spec.sections)
     if len(_SCHEMAS) >= 64:
         _SCHEMAS.clear()
     _SCHEMAS[key] = (model, spec)
     return model
 
 
-def _build_chain_schema(spec: ChainSpec) -> type[BaseModel]:
-    # No per-section description: the prompt already maps every key to its heading and guidance.
-    fields: dict[str, Any] = {
-        key: (_section_model(key, section), ...) for key, section in spec.sections.items()
-    }
-    return create_model(f"{spec.name.title()}Draft", **fields)
-
-
 # -- prompt inputs -------------------------------------------------------------------------------
-_OWN_TAG = re.compile(
-    r"<(/?)\s*(issue_data|team_notes|draft_so_far|title|body|comment|labels|links)", re.IGNORECASE
-)
+def _layout_hint(section: Section) -> str:
+    """The template's own layout for a section, without its placeholder values.
 
-
-def _data(text: str) -> str:
-    """Neutralise our own delimiters inside untrusted text so it cannot close a data block."""
-    return _OWN_TAG.sub(lambda m: f"<{m.group(1)}{m.group(2)[0]}\u200b{m.group(2)[1:]}", text)
-
-
-def _attr(text: str) -> str:
-    """An attribute value of our delimiters: no quote, angle bracket or newline can break the tag."""
-    return (
-        " ".join(text.split())
-        .replace("&", "&amp;")
-        .replace('"', "&quot;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-    )
-
-
-COMPACT_BODY = 400
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit].rstrip() + f"\n[... {len(text) - limit} more characters; see the draft so far]"
-
-
-def inputs_block(ctx: IssueContext, *, compact: bool = False) -> str:
-    """The issue and notes as clearly delimited, labelled data.
-
-    ``compact`` is for chains that already receive the problem statement drafted from the full
-    thread: they get the title, labels, the start of the body, every source id with its author
-    and link, and the notes, so everything stays citable without paying for the thread three
-    times (the benchmark's prompt-token budget is twice the inputs).
+    ``**Current Behavior:** ...`` / ``**Technical Constraint:** ...`` tell the model what to cover;
+    ``[Goal 1] [Goal 2]`` tells it nothing, so placeholders and ellipses are removed and a body
+    that was only placeholders gives no hint. Tables, fences and the richer shapes (risks, goals,
+    rollback) are described by the answer schema instead.
     """
-    body_limit = COMPACT_BODY if compact else len(ctx.body)
-    attrs = " ".join(
-        f'{name}="{_attr(value)}"'
-        for name, value in (
-            ("tracker", ctx.tracker),
-            ("kind", ctx.kind),
-            ("url", ctx.url),
-            ("state", ctx.state),
-        )
-    )
-    lines = [f"<issue_data {attrs}>"]
-    lines.append(f"<title>{_data(ctx.title)}</title>")
-    if ctx.labels:
-        lines.append(f"<labels>{_data(', '.join(ctx.labels))}</labels>")
-    body = _clip(ctx.body, body_limit)
-    lines.append(f'<body source="issue" author="{_attr(ctx.author)}">\n{_data(body)}\n</body>')
-    for comment in ctx.comments:
-        head = f'<comment source="comment:{_attr(comment.id)}" author="{_attr(comment.author)}" url="{_attr(comment.url)}"'
-        if compact:
-            lines.append(head + " />")  # its content reached this chain through the problem draft
-        else:
-            lines.append(f"{head}>\n{_data(comment.body)}\n</comment>")
-    if ctx.omitted_comments:
-        lines.append(f"[{ctx.omitted_comments} comments omitted]")
-    if ctx.links:
-        lines.append("<links>" + _data(" ".join(ctx.links)) + "</links>")
-    lines.append("</issue_data>")
-    if ctx.notes:
-        notes = "\n".join(f"[note:{i + 1}] {_data(n.text)}" for i, n in enumerate(ctx.notes))
-        lines.append(f"<team_notes>\n{notes}\n</team_notes>")
-    return "\n".join(lines)
+    if section.tables or section.fences or section_kind(section):
+        return ""
+    parts: list[str] = []
+    for line in section.body.split("\n"):
+        for placeholder in placeholders_in(line):
+            line = line.replace(placeholder, "")
+        line = line.replace("...", "").replace("\u2026", "").strip(" :;-*")
+        if re.search(r"[A-Za-z]", line):
+            parts.append(line)
+    return "; ".join(parts)
 
 
 def _instructions(section: Section) -> list[str]:
     """The template's guidance for one section, plus what its shape alone does not say."""
     lines = list(section.guidance) + [c for c in section.comments if len(c) < 600][:2]
+    hint = _layout_hint(section)
+    if hint:
+        lines.append(f"Follow the template's layout: {hint} (with this issue's content).")
     if section.list_expected:
         lines.append("Use list items.")
     for fence in section.fences:
         kind = f"a {fence.info} block" if fence.info else "an ASCII diagram block"
         lines.append(f"Give {kind}" + (f" for '{fence.label}'" if fence.label else "") + " in `blocks`.")
-    if section.body and not section.guidance:
-        example = " ".join(section.body.split())[:200]
-        lines.append(f"Template example: {example}")
     return lines
 
 
@@ -564,26 +456,6 @@ class ChainResult:
     seconds: float = 0.0
 
 
-def _to_content(section: Section, value: BaseModel, source: str) -> tuple[SectionContent, list[str]]:
-    data = value.model_dump()
-    rows = [list(row.values()) for row in data.get("rows", [])]
-    texts = [
-        data.get("text", ""),
-        *data.get("items", []),
-        *data.get("blocks", []),
-        *(c for r in rows for c in r),
-    ]
-    fixed = [ground(t, source) for t in texts]
-    replaced = [ref for _, refs in fixed for ref in refs]
-    out = iter(t for t, _ in fixed)
-    text = next(out)
-    items = [next(out) for _ in data.get("items", [])]
-    blocks = [next(out) for _ in data.get("blocks", [])]
-    rows = [[next(out) for _ in row] for row in rows]
-    sources = [str(s) for s in data.get("sources", [])]
-    return SectionContent(text=text, items=items, rows=rows, blocks=blocks, sources=sources), replaced
-
-
 class Drafter:
     """Runs the chains of one template for one issue."""
 
@@ -596,13 +468,18 @@ class Drafter:
         self.prompts = prompts
         self.specs = plan(outline)
         self.inputs = inputs_block(ctx)
-        self.compact_inputs = inputs_block(ctx, compact=True)
         self.source_text = input_text(ctx)
 
     def messages(
-        self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = ()
+        self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = (), own: str = ""
     ) -> list[BaseMessage]:
-        """The exact messages one chain sends (also what ``--dry-run`` prints)."""
+        """The exact messages one chain sends (also what ``--dry-run`` prints).
+
+        The system rules and the evidence come first and are the same for every chain of a draft,
+        so a provider's prompt cache reuses them; the chain's task, the earlier chains' drafts
+        (``previous``, whole) and, on a re-ask, its own answer (``own``) and the ``findings``
+        come last.
+        """
         variables = {
             "template_name": self.outline.name,
             "reference": self.ctx.reference,
@@ -615,28 +492,41 @@ class Drafter:
                 }
                 for key, section in spec.sections.items()
             ],
-            "previous": _data(previous),
-            "findings": [_data(f) for f in findings],
-            "inputs": self.compact_inputs if spec.depends_on else self.inputs,
-            # Built-in prompts put the shape in the "answer" message; a team's prompt written for
-            # an earlier version may still use {{ schema }} (strict undefined would fail it).
-            "schema": answer_shape(spec),
+            "previous": as_data(previous),
+            "own": as_data(own),
+            "findings": [as_data(f) for f in findings],
+            # The evidence is its own message now; a team's prompt written for an earlier version
+            # may still use {{ inputs }} or {{ schema }} (strict undefined would fail it).
+            "inputs": "(the inputs are in the message before this one)",
+            "schema": answer_shape(spec.sections),
         }
         prompt_name = spec.name if _has_prompt(self.prompts, spec.name) else "solution"
         return [
             SystemMessage(self.prompts.render("system")),
+            HumanMessage(self.prompts.render("evidence", reference=self.ctx.reference, inputs=self.inputs)),
             HumanMessage(self.prompts.render(prompt_name, **variables)),
             # Dropped by handles that send the JSON schema itself (see ModelHandle.sent_messages).
-            HumanMessage(self.prompts.render("answer", schema=answer_shape(spec)), name=ANSWER_SHAPE),
+            HumanMessage(
+                self.prompts.render("answer", schema=answer_shape(spec.sections)), name=ANSWER_SHAPE
+            ),
         ]
 
     async def run_chain(
-        self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = (), *, ahead: int | None = None
+        self,
+        spec: ChainSpec,
+        previous: str = "",
+        findings: Sequence[str] = (),
+        *,
+        own: str = "",
+        ahead: int | None = None,
     ) -> ChainResult:
-        """One chain's call (and its one schema retry); ``ahead`` defaults to ``spec.ahead``."""
+        """One chain's call (and its one schema retry); ``ahead`` defaults to ``spec.ahead``.
+
+        A re-ask passes the chain's ``own`` earlier answer and the ``findings`` it must fix.
+        """
         started = time.perf_counter()
         schema = chain_schema(spec)
-        messages = self.messages(spec, previous, findings)
+        messages = self.messages(spec, previous, findings, own)
         if self.handle is None:
             raise ProviderError("no model to ask", hint="pass --model")
         reply, usage = await self.handle.ask_retrying(
@@ -650,7 +540,7 @@ class Drafter:
         for key, section in spec.sections.items():
             value = getattr(reply.parsed, key, None) if reply.parsed is not None else None
             if isinstance(value, BaseModel):
-                content, replaced = _to_content(section, value, self.source_text)
+                content, replaced = to_content(section, value, self.source_text)
                 result.replaced_refs.extend(replaced)
                 if content.is_empty():
                     content = todo_content(section, "the model left it empty")

@@ -4,6 +4,12 @@ Every source (GitHub, GitLab, Jira, a local file, stdin) produces this one shape
 downstream (prompts, the offline drafter, provenance, drift checks) reads only this shape. It is a
 plain frozen dataclass so that importing it costs nothing on the ``validate`` path, and it
 round-trips through JSON (``drafter fetch --format json`` output is a valid input file).
+
+A context is *distilled* (:mod:`drafter.sources.distill`) before anything drafts from it: noise
+such as bot comments is dropped and counted, every comment carries its author's role and its date,
+and :class:`Fact` records what the thread establishes (errors, decisions, workarounds, ...) with
+the id of the comment that says it. A model can only weigh "a maintainer declined this" if it is
+told who the maintainers are and what was decided, so these travel with the thread.
 """
 
 from __future__ import annotations
@@ -14,12 +20,24 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Kind = Literal["issue", "pull_request"]
-CONTEXT_SCHEMA = "drafter.issue-context/1"
+CONTEXT_SCHEMA = "drafter.issue-context/2"
+# Files saved by earlier versions read the same way: every field added since has a default.
+READABLE_SCHEMAS = ("drafter.issue-context/1", CONTEXT_SCHEMA)
+
+REPORTER = "reporter"
+MAINTAINER = "maintainer"
+PARTICIPANT = "participant"
 
 
 @dataclass(frozen=True)
 class Comment:
-    """One comment of the thread, with a stable id used in provenance and drift checks."""
+    """One comment of the thread, with a stable id used in provenance and drift checks.
+
+    ``association`` is the tracker's own word for the author's relation to the project (GitHub's
+    ``author_association``: ``OWNER``, ``MEMBER``, ``CONTRIBUTOR``, ...), empty when the tracker
+    gives none. ``role`` is drafter's reading of it: ``reporter``, ``maintainer`` or
+    ``participant``. ``bot`` is set when the tracker marks the account as automated.
+    """
 
     id: str
     author: str
@@ -27,6 +45,21 @@ class Comment:
     url: str = ""
     created_at: str = ""
     updated_at: str = ""
+    role: str = ""
+    association: str = ""
+    bot: bool = False
+    edited: bool = False
+
+    @property
+    def date(self) -> str:
+        """The day it was written, ``YYYY-MM-DD`` (trackers give full timestamps)."""
+        return self.created_at[:10]
+
+
+def was_edited(created_at: str, updated_at: str) -> bool:
+    """Whether a comment changed after it was posted: trackers give ISO timestamps, so a later
+    update time (compared as text) means an edit."""
+    return bool(created_at and updated_at and updated_at > created_at)
 
 
 @dataclass(frozen=True)
@@ -37,14 +70,67 @@ class Note:
     source: str = "cli"
 
 
+FactKind = Literal[
+    "error",
+    "repro",
+    "expected",
+    "actual",
+    "proposal",
+    "decision",
+    "workaround",
+    "link",
+    "figure",
+    "identifier",
+]
+FACT_KINDS: tuple[str, ...] = (
+    "decision",
+    "workaround",
+    "proposal",
+    "error",
+    "repro",
+    "expected",
+    "actual",
+    "figure",
+    "link",
+    "identifier",
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the thread establishes, typed, with the input id that says it.
+
+    ``status`` qualifies decisions: ``agreed``, ``declined``, ``deferred`` or ``closed``.
+    ``text`` is short: a sentence, a folded stack trace, a URL, a figure or an identifier.
+    """
+
+    kind: str
+    text: str
+    source: str
+    author: str = ""
+    role: str = ""
+    date: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Comments the ``--max-context`` budget left out, and where: before ``comments[at]``."""
+
+    at: int
+    comments: int
+    chars: int
+
+
 @dataclass(frozen=True)
 class IssueContext:
     """One issue or pull request, normalised across trackers.
 
-    ``omitted_comments`` counts comments dropped by the ``--max-context`` budget; the dropped ones
-    are the middle of the thread, so the first and the most recent comments are always kept.
-    ``omitted_at`` is the index in ``comments`` where the dropped ones were (where a renderer puts
-    the "[N comments omitted]" marker).
+    ``gaps`` say where the ``--max-context`` budget dropped comments and how much
+    (``omitted_comments`` is their total); renderers print a marker at each gap instead of a
+    silent hole. ``dropped`` counts the noise distilling removed (bot comments, "+1"s, template
+    comments), by kind. ``state_reason`` says why a closed issue was closed (``completed``,
+    ``not planned``, ``duplicate``) when the tracker says.
     """
 
     title: str
@@ -55,24 +141,35 @@ class IssueContext:
     number: str = ""
     repo: str = ""
     state: str = ""
+    state_reason: str = ""
+    closed_at: str = ""
     author: str = ""
+    author_association: str = ""
     created_at: str = ""
     labels: tuple[str, ...] = ()
     comments: tuple[Comment, ...] = ()
     links: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    dropped: tuple[tuple[str, int], ...] = ()
     omitted_comments: int = 0
-    omitted_at: int = 0
+    gaps: tuple[Gap, ...] = ()
 
     def with_notes(self, notes: tuple[Note, ...]) -> IssueContext:
         """Return a copy with ``notes`` appended to the existing ones."""
         return replace(self, notes=self.notes + notes)
+
+    @property
+    def roles_known(self) -> bool:
+        """Whether the tracker said how commenters relate to the project (maintainer or not)."""
+        return bool(self.author_association) or any(c.association for c in self.comments)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to JSON-ready data, tagged with the schema name for :meth:`from_dict`."""
         data = asdict(self)
         data["labels"] = list(self.labels)
         data["links"] = list(self.links)
+        data["dropped"] = dict(self.dropped)
         return {"schema": CONTEXT_SCHEMA, **data}
 
     @classmethod
@@ -81,9 +178,24 @@ class IssueContext:
         body = {k: v for k, v in data.items() if k != "schema"}
         comments = tuple(Comment(**c) for c in body.pop("comments", []))
         notes = tuple(Note(**n) for n in body.pop("notes", []))
+        facts = tuple(Fact(**f) for f in body.pop("facts", []))
         labels = tuple(str(x) for x in body.pop("labels", []))
         links = tuple(str(x) for x in body.pop("links", []))
-        return cls(**body, comments=comments, notes=notes, labels=labels, links=links)
+        dropped = tuple((str(k), int(v)) for k, v in dict(body.pop("dropped", {})).items())
+        gaps = tuple(Gap(**g) for g in body.pop("gaps", []))
+        omitted_at = body.pop("omitted_at", None)  # schema 1: one gap, at this index
+        if not gaps and body.get("omitted_comments") and isinstance(omitted_at, int):
+            gaps = (Gap(at=omitted_at, comments=int(body["omitted_comments"]), chars=0),)
+        return cls(
+            **body,
+            comments=comments,
+            notes=notes,
+            facts=facts,
+            labels=labels,
+            links=links,
+            dropped=dropped,
+            gaps=gaps,
+        )
 
     def content_hash(self) -> str:
         """A stable hash of everything a draft depends on (used to skip unchanged inputs)."""

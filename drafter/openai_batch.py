@@ -44,7 +44,7 @@ from drafter.context import IssueContext
 from drafter.draft import SectionContent
 from drafter.errors import InputError
 from drafter.outline import Outline
-from drafter.pipeline import _previous_markdown, assemble_draft, expected_inputs_hash
+from drafter.pipeline import assemble_draft, expected_inputs_hash, previous_markdown
 from drafter.prompts import Prompts
 from drafter.providers import BATCH_ENDPOINT, OFFLINE, answer_of, request_body
 from drafter.writer import draft_filename
@@ -272,7 +272,7 @@ class _Stages:
         for name in spec.depends_on:
             if name in job.results:
                 contents.update(job.results[name].contents)
-        previous = _previous_markdown(self.outline, contents) if contents else ""
+        previous = previous_markdown(self.outline, contents) if contents else ""
         body = request_body(self.choice, job.drafter.messages(spec, previous), chain_schema(spec))
         line = {"custom_id": cid, "method": "POST", "url": BATCH_ENDPOINT, "body": body}
         return json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n"

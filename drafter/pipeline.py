@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,14 +37,14 @@ from drafter.validate import Report, validate_text
 from drafter.writer import WriteStatus, draft_filename, write_draft
 
 if TYPE_CHECKING:
-    from drafter.chains import ModelHandle
+    from drafter.chains import ChainResult, ChainSpec, ModelHandle
 
 # One line; "drafter:" keeps the validator from counting its mention of TODO markers as one.
 OFFLINE_NOTICE = (
     "Offline draft (drafter: no language model was used): built from the issue text alone. "
     "Every TODO(drafter) marks something a human must write."
 )
-PROMPT_NAMES = ["system", "problem", "solution", "risks", "_sections", "answer"]
+PROMPT_NAMES = ["system", "evidence", "problem", "solution", "risks", "_sections", "answer"]
 Events = Callable[[str, str], None]
 
 
@@ -110,20 +110,22 @@ def inputs_hash(ctx: IssueContext, outline: Outline, prompts: dict[str, str], mo
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-PREVIOUS_SECTION_CHARS = 500
+def previous_markdown(
+    outline: Outline, contents: dict[str, SectionContent], only: Iterable[str] | None = None
+) -> str:
+    """Drafted sections as a later chain sees them: each heading, then its whole body.
 
-
-def _previous_markdown(outline: Outline, contents: dict[str, SectionContent]) -> str:
-    """Earlier chains' drafts for a dependent chain: each section's start is enough for
-    consistency, and sending them whole would make later prompts grow with every chain."""
+    ``only`` limits it to those section ids (a re-ask shows a chain its own sections apart from
+    the earlier chains' drafts). Nothing is cut: a chain that builds on a truncated problem
+    statement drafts from half of it.
+    """
+    wanted = set(only) if only is not None else None
     parts = []
     for section in outline.walk():
-        content = contents.get(section_id(section))
-        if content is not None:
-            body = section_body(section, content)
-            if len(body) > PREVIOUS_SECTION_CHARS:
-                body = body[:PREVIOUS_SECTION_CHARS].rstrip() + " [...]"
-            parts.append(f"[{section.heading}]\n{body}")
+        sid = section_id(section)
+        content = contents.get(sid)
+        if content is not None and (wanted is None or sid in wanted):
+            parts.append(f"[{section.heading}]\n{section_body(section, content)}")
     return "\n\n".join(parts)
 
 
@@ -135,7 +137,7 @@ async def _draft_with_model(
     handle = options.ensure_handle()
     assert handle is not None
     drafter = Drafter(outline, ctx, handle, prompts)
-    results = await drafter.run(lambda c: _previous_markdown(outline, c), options.on_event)
+    results = await drafter.run(lambda c: previous_markdown(outline, c), options.on_event)
     contents: dict[str, SectionContent] = {}
     usage = Usage()
     fallbacks: list[str] = []
@@ -173,9 +175,24 @@ async def _draft_with_model(
     if not by_chain:
         return draft
     specs = [s for s in drafter.specs if s.name in by_chain]
-    previous = _previous_markdown(outline, contents)
-    # A re-ask is the last call of its draft, whichever chain it repeats.
-    again = await asyncio.gather(*(drafter.run_chain(s, previous, by_chain[s.name], ahead=1) for s in specs))
+
+    def reask(spec: ChainSpec) -> Awaitable[ChainResult]:
+        own = {section_id(section) for section in spec.sections.values()}
+        earlier = {
+            section_id(section)
+            for dep in drafter.specs
+            if dep.name in spec.depends_on
+            for section in dep.sections.values()
+        }
+        return drafter.run_chain(
+            spec,
+            previous_markdown(outline, contents, earlier),
+            by_chain[spec.name],
+            own=previous_markdown(outline, contents, own),
+            ahead=1,  # a re-ask is the last call of its draft, whichever chain it repeats
+        )
+
+    again = await asyncio.gather(*(reask(s) for s in specs))
     for result in again:
         usage.add(result.usage)
         for sid, content in result.contents.items():

@@ -271,15 +271,15 @@ async def _ask(
 ) -> tuple[ReviewAnswer, dict[str, int]]:
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from drafter.chains import _data, inputs_block
+    from drafter.evidence import as_data, inputs_block
 
     body, _ = split_provenance(text)
     variables = {
         "template_name": outline.name,
         "reference": ctx.reference if ctx is not None else "an issue",
         "headings": [s.heading for s in drafted_sections(outline)],
-        "offline_findings": [_data(k) for k in known],
-        "draft": _data(body),
+        "offline_findings": [as_data(k) for k in known],
+        "draft": as_data(body),
         "inputs": inputs_block(ctx) if ctx is not None else "(the inputs are not available)",
     }
     messages = [SystemMessage(prompts.render("system")), HumanMessage(prompts.render("review", **variables))]

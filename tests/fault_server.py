@@ -52,6 +52,8 @@ def _instance(schema: dict[str, Any], defs: dict[str, Any], name: str = "") -> A
     for key in ("anyOf", "allOf", "oneOf"):
         if key in schema:
             return _instance(schema[key][0], defs, name)
+    if "enum" in schema:
+        return schema["enum"][0]
     kind = schema.get("type")
     if kind == "object":
         props = schema.get("properties", {})

@@ -79,7 +79,7 @@ class SchemaChat(BaseChatModel):
         text = "\n".join(str(m.content) for m in messages)
         if "EXPLODE" in text:
             raise RuntimeError("the fake model exploded")
-        matching = [s for s in self.specs if all(f'"{key}": {{"text"' in text for key in s.sections)]
+        matching = [s for s in self.specs if all(f'"{key}": {{"sources"' in text for key in s.sections)]
         spec: ChainSpec = max(matching, key=lambda s: len(s.sections))
         mine = {key: value for key, value in self.overrides.items() if key in spec.sections}
         return ChatResult(generations=[ChatGeneration(message=reply(chain_answer(spec, **mine)))])
@@ -244,7 +244,7 @@ def test_a_file_drafter_did_not_write_is_skipped(tmp_path: Path, adr: Outline) -
 def test_invalid_draft_is_written_with_findings(tmp_path: Path) -> None:
     outline = load_outline("technical-design")
     chat, options = fake(outline)
-    chat.overrides = {"goals": {"items": ["[Goal 1]"]}}
+    chat.overrides = {"goals": {"items": [{"sources": ["issue"], "goal": "[Goal 1]", "check": "[Goal 2]"}]}}
     run, _ = batch(ISSUES[:1], outline, tmp_path, options)
     item = run.items[0]
     assert item.status == "invalid", item

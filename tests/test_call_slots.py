@@ -190,7 +190,12 @@ def test_each_chain_asks_with_its_calls_ahead_and_a_re_ask_with_one() -> None:
     replies = [
         reply(chain_answer(specs[0])),
         reply("not JSON"),  # the solution chain's schema retry keeps its place in the queue
-        reply(chain_answer(specs[1], goals={"items": ["[Goal 1]", "[Goal 2]"]})),  # fails the check
+        # fails the check: the template's placeholders left in a goal
+        reply(
+            chain_answer(
+                specs[1], goals={"items": [{"sources": [], "goal": "[Goal 1]", "check": "[Goal 2]"}]}
+            )
+        ),
         reply(chain_answer(specs[2])),
         reply(chain_answer(specs[1])),  # the re-ask with the findings
     ]

@@ -13,8 +13,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 from pydantic import Field
 
-from drafter.chains import ChainSpec, ModelHandle, chain_schema, inputs_block, plan
+from drafter.answers import section_kind
+from drafter.chains import ChainSpec, ModelHandle, chain_schema, plan
 from drafter.context import Comment, IssueContext, Note
+from drafter.evidence import inputs_block
 from drafter.outline import Outline, Section, load_outline
 from drafter.pipeline import DraftOptions, DraftResult, draft
 from drafter.providers import resolve_model
@@ -61,13 +63,36 @@ def make_ctx(body: str = "", title: str = "Widgets leak file handles", **kw: Any
     )
 
 
-def section_answer(key: str, section: Section, text: str | None = None) -> dict[str, Any]:
-    """A valid, non-placeholder answer for one section of a chain."""
+def section_answer(
+    key: str, section: Section, text: str | None = None, sources: list[str] | None = None
+) -> dict[str, Any]:
+    """A valid, non-placeholder answer for one section of a chain, in the schema's key order."""
+    cited = sources if sources is not None else ["issue"]
     answer: dict[str, Any] = {
+        "sources": cited,
+        "evidence": "Opening widget 250 leaks",
         "text": text if text is not None else f"Drafted content for {key}.",
-        "sources": ["issue"],
     }
-    if section.list_expected:
+    kind = section_kind(section)
+    if kind == "risks":
+        answer["items"] = [
+            {
+                "sources": cited,
+                "risk": f"First risk about {key}",
+                "likelihood": "medium",
+                "impact": "high",
+                "mitigation": f"Mitigation for {key}",
+            }
+        ]
+    elif kind == "goals":
+        answer["items"] = [
+            {"sources": cited, "goal": f"First goal about {key}", "check": f"Check for {key}"},
+            {"sources": cited, "goal": f"Second goal about {key}", "check": f"Check 2 for {key}"},
+        ]
+    elif kind == "rollback":
+        answer["trigger"] = f"Trigger for {key}"
+        answer["steps"] = [f"First step of {key}", f"Second step of {key}"]
+    elif section.list_expected:
         answer["items"] = [f"First point about {key}", f"Second point about {key}"]
     if section.tables:
         columns = section.tables[0].columns
@@ -228,7 +253,8 @@ def test_empty_section_falls_back_to_todo() -> None:
 def test_findings_are_re_asked_once() -> None:
     outline = load_outline("technical-design")
     specs = plan(outline)
-    bad_solution = chain_answer(specs[1], goals={"items": ["[Goal 1]", "[Goal 2]"]})
+    placeholders = [{"sources": ["issue"], "goal": "[Goal 1]", "check": "[Goal 2]"}]
+    bad_solution = chain_answer(specs[1], goals={"items": placeholders})
     replies = [
         reply(chain_answer(specs[0])),
         reply(bad_solution),
@@ -240,6 +266,11 @@ def test_findings_are_re_asked_once() -> None:
     reask = human_text(chat, 3)
     assert "failed the structure check" in reask
     assert "placeholder" in reask and "2.1 Goals" in reask
+    # Its own answer is shown as what to fix, apart from the earlier chain's draft it builds on.
+    own = reask.split("<own_answer>", 1)[1].split("</own_answer>", 1)[0]
+    earlier = reask.split("<draft_so_far>", 1)[1].split("</draft_so_far>", 1)[0]
+    assert "[2.1 Goals]" in own and "[Goal 1]" in own
+    assert "[1.1 Context]" in earlier and "2.1 Goals" not in earlier
     assert errors(result) == []
     assert "[Goal 1]" not in result.text
 
@@ -247,7 +278,8 @@ def test_findings_are_re_asked_once() -> None:
 def test_no_reask_when_disabled() -> None:
     outline = load_outline("technical-design")
     specs = plan(outline)
-    bad_solution = chain_answer(specs[1], goals={"items": ["[Goal 1]"]})
+    placeholders = [{"sources": ["issue"], "goal": "[Goal 1]", "check": "it works"}]
+    bad_solution = chain_answer(specs[1], goals={"items": placeholders})
     replies = [reply(chain_answer(specs[0])), reply(bad_solution), reply(chain_answer(specs[2]))]
     result, _ = run(outline, replies, reask=False)
     assert result.usage["calls"] == 3

@@ -39,7 +39,7 @@ def test_dry_run_prints_prompts_and_schemas_without_calling(
     assert [c["chain"] for c in data["chains"]] == ["problem", "solution", "risks"]
     assert data["chains"][1]["depends_on"] == ["problem"]
     risks = data["chains"][2]
-    assert "[the problem chain's draft goes here]" in risks["messages"][1]["content"]
+    assert "[the problem chain's draft goes here]" in risks["messages"][2]["content"]
     assert risks["output_schema"]["type"] == "object"
     assert all(c["estimated_prompt_tokens"] > 0 for c in data["chains"])
     assert "<issue_data" in data["chains"][0]["messages"][1]["content"]

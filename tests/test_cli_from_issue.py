@@ -272,7 +272,7 @@ def test_model_run_with_usage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_model_findings_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from drafter import providers
 
-    placeholder = {"goals": {"items": ["[Goal 1]"]}}
+    placeholder = {"goals": {"items": [{"sources": ["issue"], "goal": "[Goal 1]", "check": "[Goal 2]"}]}}
     replies = [*_answers("technical-design", **placeholder), _answers("technical-design", **placeholder)[1]]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setattr(providers, "build_handle", lambda choice: _fake_handle(replies))

@@ -124,8 +124,10 @@ def test_custom_prompt_is_used_and_its_version_lands_in_provenance(tmp_path: Pat
     dry = cli("from-issue", EXAMPLE, "--dry-run", "-f", "json")
     assert dry.exit_code == 0, dry.stderr
     chains = json.loads(dry.stdout)["chains"]
-    assert chains[0]["messages"][1]["content"].startswith("TEAM PROBLEM PROMPT")
-    assert "TEAM PROBLEM PROMPT" not in chains[1]["messages"][1]["content"]
+    assert chains[0]["messages"][2]["content"].startswith("TEAM PROBLEM PROMPT")
+    assert "TEAM PROBLEM PROMPT" not in chains[1]["messages"][2]["content"]
+    # A prompt written before the evidence had its own message still renders: {{ inputs }} points there.
+    assert "the inputs are in the message before this one" in chains[0]["messages"][2]["content"]
     written = cli("from-issue", EXAMPLE, "--model", "offline", "--out", tmp_path / "draft.md")
     assert written.exit_code == 0, written.stderr
     _, provenance = split_provenance((tmp_path / "draft.md").read_text(encoding="utf-8"))

@@ -231,21 +231,10 @@ class ScriptedChat(BaseChatModel):
 
 
 def _section_answer(key: str, section: Section) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "text": f"The `WidgetPool` leaks handles after 250 widgets; this covers {key}.",
-        "sources": ["issue", "comment:c1"],
-    }
-    if section.list_expected:
-        answer["items"] = [f"First point about {key}", f"Second point about {key}"]
-    if section.tables:
-        idents = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_") for c in section.tables[0].columns]
-        answer["rows"] = [{ident: f"`WidgetPool` {ident}" for ident in idents}]
-    if section.fences:
-        answer["blocks"] = [
-            '{"widget": "id"}' if f.info == "json" else f"[Widget] --({i})--> [Pool]"
-            for i, f in enumerate(section.fences)
-        ]
-    return answer
+    from test_chains import section_answer
+
+    text = f"The `WidgetPool` leaks handles after 250 widgets; this covers {key}."
+    return section_answer(key, section, text, ["issue", "comment:c1"])
 
 
 def drafting_model(template: Outline) -> Callable[[list[BaseMessage]], str]:
@@ -382,13 +371,15 @@ def test_prompt_folder_variant_records_its_prompt_versions(tmp_path: Path) -> No
     folder = tmp_path / "v2"
     folder.mkdir()
     (folder / "problem.md.j2").write_text(
-        (ROOT / "prompts" / "problem.md.j2").read_text(encoding="utf-8").replace("version: 1", "version: 2"),
+        re.sub(
+            r"version: \d+", "version: 99", (ROOT / "prompts" / "problem.md.j2").read_text(encoding="utf-8")
+        ),
         encoding="utf-8",
     )
     variants = ev.make_variants([resolve_model("offline", {})], [None, folder])
     run = ev.run_eval(cases(1), variants, load_outline(), ev.EvalSettings())
     assert run.variants[0].prompt_versions["problem"].endswith("-builtin")
-    assert run.variants[1].prompt_versions["problem"] == "2-custom"
+    assert run.variants[1].prompt_versions["problem"] == "99-custom"
 
 
 def test_model_failure_propagates_as_provider_error() -> None:

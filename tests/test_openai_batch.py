@@ -128,13 +128,16 @@ def test_requests_are_chat_completions_with_the_chain_schema_stage_by_stage(tmp_
         body = request["body"]
         spec = specs[request["custom_id"].rsplit("-", 1)[1]]
         assert body["model"] == "gpt-4o-mini"
-        assert [m["role"] for m in body["messages"]] == ["system", "user"]
+        assert [m["role"] for m in body["messages"]] == ["system", "user", "user"]  # rules, evidence, task
         assert body["response_format"]["type"] == "json_schema"
         sent = body["response_format"]["json_schema"]
         assert sent["strict"] is True and sent["schema"] == strict_schema(chain_schema(spec))
     # solution (stage 2) is asked with the problem draft that stage 1 returned
-    assert "within what the inputs say" not in requests[0]["body"]["messages"][1]["content"]
-    assert "within what the inputs say" in requests[2]["body"]["messages"][1]["content"]
+    assert "within what the inputs say" not in requests[0]["body"]["messages"][2]["content"]
+    assert "within what the inputs say" in requests[2]["body"]["messages"][2]["content"]
+    # The rules and the evidence are the same for every chain of an issue: a cacheable prefix.
+    first, later = requests[0]["body"]["messages"], requests[2]["body"]["messages"]
+    assert first[:2] == later[:2] and "<issue_data" in first[1]["content"]
     assert len({r["custom_id"] for r in requests}) == len(requests)
     assert any("stage 3/3 (risks): submitted 2 requests" in e for e in events)
 

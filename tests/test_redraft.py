@@ -179,7 +179,10 @@ def test_redraft_with_a_fake_chat_model_runs_only_the_owning_chain(drafted: tupl
     assert result.status == "regenerated" and result.usage["calls"] == 1
     assert len(chat.seen) == 1
     after = path.read_text(encoding="utf-8")
-    assert regions(after)["4.3 Rollback Strategy"].startswith("Switch the flag off to roll back.\n")
+    rollback = regions(after)["4.3 Rollback Strategy"]
+    assert rollback.startswith(
+        "**Trigger:** Trigger for rollback_strategy\n\nSwitch the flag off to roll back.\n"
+    )
     assert outside(after, "4.3 Rollback Strategy") == outside(before, "4.3 Rollback Strategy")
     with pytest.raises(InputError):
         redraft(path, RedraftOptions(section="Missing", model=options.model), load)

@@ -112,7 +112,7 @@ def test_from_issue_trace_has_one_line_per_call_with_secrets_redacted(
         assert line["usage"] == {"prompt_tokens": 100, "completion_tokens": 20, "calls": 1}
         # a plain chat model is told the answer's shape in a last message (see test_providers for
         # the SDK path, which sends the schema instead)
-        assert [m["role"] for m in line["messages"]] == ["system", "human", "human"]
+        assert [m["role"] for m in line["messages"]] == ["system", "human", "human", "human"]
         assert line["response"].startswith("{")
     assert API_KEY not in text and PLAIN_SECRET not in text
     assert "ghp_0123456789" not in text

@@ -27,15 +27,23 @@ def fetch(
     notes: list[str] = NOTES,
     notes_file: list[str] = NOTES_FILE,
     output_format: OutputFormat = typer.Option(
-        OutputFormat.markdown, "--format", help="markdown for reading, json to save for offline runs."
+        OutputFormat.markdown, "--format", "-f", help="markdown for reading, json to save for offline runs."
     ),
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
 ) -> None:
-    """Fetch an issue or pull request and print the context drafter would use."""
+    """Fetch an issue or pull request and print the distilled context drafter would use.
+
+    The thread comes with each author's role (maintainer, reporter, participant) and date, the
+    facts found in it (decisions, workarounds, errors, ...) with their sources, and what was
+    dropped as noise (bot, "+1" and tool-generated comments, issue-template HTML comments).
+    """
     from drafter.sources import render_context_markdown
 
     context = load_context(source, notes, notes_file, max_context, max_wait)
+    if context.dropped:
+        dropped = ", ".join(f"{count} {kind}" for kind, count in context.dropped)
+        emit(f"drafter: dropped {dropped} as noise", err=True)
     if output_format is OutputFormat.json:
         emit(json.dumps(context.to_dict(), indent=2, ensure_ascii=False))
     else:

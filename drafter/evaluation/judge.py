@@ -70,7 +70,7 @@ def judge_messages(
     """The messages the judge gets for one draft: the rubric, the inputs and the draft, as data."""
     from langchain_core.messages import HumanMessage
 
-    from drafter.chains import inputs_block
+    from drafter.evidence import inputs_block
 
     body, _ = split_provenance(text)
     sections = [

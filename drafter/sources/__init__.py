@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from drafter.context import IssueContext
 from drafter.sources.budget import apply_budget
+from drafter.sources.distill import distill
 from drafter.sources.links import find_links
 from drafter.sources.local import load_local, load_notes
 from drafter.sources.render import render_context_markdown
@@ -35,6 +36,7 @@ __all__ = [
     "SourceRef",
     "SourceSettings",
     "apply_budget",
+    "distill",
     "fetch_ref",
     "load_notes",
     "load_source",
@@ -79,7 +81,8 @@ def load_source(
 ) -> IssueContext:
     """Fetch or read SOURCE (URL, ``OWNER/REPO#N``, file path or ``-``) into an IssueContext.
 
-    Mentioned issues/PRs are added to ``links`` and the ``settings.max_context`` budget is applied.
+    The thread is distilled (noise dropped, roles, typed facts: :mod:`drafter.sources.distill`),
+    mentioned issues/PRs are added to ``links`` and the ``settings.max_context`` budget is applied.
     Raises :class:`~drafter.errors.SourceError` / :class:`~drafter.errors.InputError` with a
     one-line message saying how to fix the problem.
     """
@@ -89,7 +92,7 @@ def load_source(
 
         gitlab_hosts = frozenset({(urlsplit(settings.gitlab_api_url).hostname or "").lower()})
     ref = parse_source(spec, gitlab_hosts=gitlab_hosts)
-    ctx = fetch_ref(ref, settings, transport=transport, stdin=stdin)
+    ctx = distill(fetch_ref(ref, settings, transport=transport, stdin=stdin))
     texts = [ctx.title, ctx.body, *(c.body for c in ctx.comments)]
     mentioned = find_links(ctx, texts)
     links = ctx.links + tuple(url for url in mentioned if url not in ctx.links)

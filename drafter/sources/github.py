@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx2
 
-from drafter.context import Comment, IssueContext
+from drafter.context import Comment, IssueContext, was_edited
 from drafter.errors import SourceError
 from drafter.sources.http import Target, TrackerHttp, origin
 from drafter.sources.settings import SourceSettings
@@ -77,7 +77,7 @@ def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx2.Client
     issue_api_url = reply.url.split("?", 1)[0]
     if int(issue.get("comments") or 0) > 0 or "comments" not in issue:
         for page in http.pages(f"{issue_api_url}/comments", {"per_page": "100"}):
-            comments.extend(_comment(item, index) for index, item in enumerate(page, len(comments)))
+            comments.extend(comment_from(item, index) for index, item in enumerate(page, len(comments)))
     return to_context(issue, comments, final_ref)
 
 
@@ -96,17 +96,34 @@ def _login(value: Any) -> str:
     return ""
 
 
-def _comment(item: Any, index: int) -> Comment:
+def _is_bot(user: Any) -> bool:
+    """GitHub marks apps and bot accounts with ``type: "Bot"`` (their logins end in ``[bot]``)."""
+    return isinstance(user, dict) and (
+        str(user.get("type") or "") == "Bot" or str(user.get("login") or "").endswith("[bot]")
+    )
+
+
+def comment_from(item: Any, index: int) -> Comment:
+    """Map one REST comment object (the API's, or a saved file's ``comments_list`` entry)."""
     if not isinstance(item, dict):
         item = {}
+    created = str(item.get("created_at") or "")
+    updated = str(item.get("updated_at") or "")
     return Comment(
         id=str(item.get("id") or f"comment-{index + 1}"),
         author=_login(item.get("user")),
         body=str(item.get("body") or ""),
         url=str(item.get("html_url") or ""),
-        created_at=str(item.get("created_at") or ""),
-        updated_at=str(item.get("updated_at") or ""),
+        created_at=created,
+        updated_at=updated,
+        association=str(item.get("author_association") or ""),
+        bot=_is_bot(item.get("user")),
+        edited=was_edited(created, updated),
     )
+
+
+# GitHub's close reasons as drafter words them for people (and for the model).
+STATE_REASONS = {"completed": "completed", "not_planned": "not planned", "duplicate": "duplicate"}
 
 
 def to_context(issue: dict[str, Any], comments: list[Comment], ref: GitHubRef | None) -> IssueContext:
@@ -121,6 +138,7 @@ def to_context(issue: dict[str, Any], comments: list[Comment], ref: GitHubRef | 
     pr = issue.get("pull_request")
     if is_pr and isinstance(pr, dict) and (pr.get("merged") or pr.get("merged_at")):
         state = "merged"
+    reason = str(issue.get("state_reason") or "")
     number = str(issue.get("number") or (ref.number if ref else ""))
     return IssueContext(
         title=str(issue.get("title") or ""),
@@ -131,7 +149,10 @@ def to_context(issue: dict[str, Any], comments: list[Comment], ref: GitHubRef | 
         number=number,
         repo=ref.slug if ref else "",
         state=state,
+        state_reason=STATE_REASONS.get(reason, "") if state == "closed" else "",
+        closed_at=str(issue.get("closed_at") or ""),
         author=_login(issue.get("user")),
+        author_association=str(issue.get("author_association") or ""),
         created_at=str(issue.get("created_at") or ""),
         labels=labels,
         comments=tuple(comments),

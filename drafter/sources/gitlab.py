@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx2
 
-from drafter.context import Comment, IssueContext
+from drafter.context import Comment, IssueContext, was_edited
 from drafter.errors import SourceError
 from drafter.sources.http import Target, TrackerHttp, origin
 from drafter.sources.settings import SourceSettings
@@ -77,6 +77,7 @@ def fetch_gitlab(ref: GitLabRef, settings: SourceSettings, client: httpx2.Client
         state=str(item.get("state") or ""),
         author=_username(item.get("author")),
         created_at=str(item.get("created_at") or ""),
+        closed_at=str(item.get("closed_at") or ""),
         labels=tuple(_label(label) for label in item.get("labels") or [] if _label(label)),
         comments=tuple(comments),
     )
@@ -94,11 +95,16 @@ def _label(value: Any) -> str:
 
 def _comment(note: dict[str, Any], web_url: str) -> Comment:
     note_id = str(note.get("id") or "")
+    author = note.get("author")
+    created = str(note.get("created_at") or "")
+    updated = str(note.get("updated_at") or "")
     return Comment(
         id=note_id,
-        author=_username(note.get("author")),
+        author=_username(author),
         body=str(note.get("body") or ""),
         url=f"{web_url}#note_{note_id}" if web_url and note_id else "",
-        created_at=str(note.get("created_at") or ""),
-        updated_at=str(note.get("updated_at") or ""),
+        created_at=created,
+        updated_at=updated,
+        bot=isinstance(author, dict) and author.get("bot") is True,
+        edited=was_edited(created, updated),
     )

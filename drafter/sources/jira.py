@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 
-from drafter.context import Comment, IssueContext
+from drafter.context import Comment, IssueContext, was_edited
 from drafter.errors import SourceError
 from drafter.sources.adf import adf_to_markdown
 from drafter.sources.http import Target, TrackerHttp, origin
@@ -78,6 +78,7 @@ def fetch_jira(ref: JiraRef, settings: SourceSettings, client: httpx2.Client) ->
         number=ref.key,
         repo=ref.key.split("-", 1)[0],
         state=_name(fields.get("status")),
+        state_reason=_CLOSE_REASONS.get(_name(fields.get("status")).lower(), ""),
         author=_person(fields.get("reporter")),
         created_at=str(fields.get("created") or ""),
         labels=tuple(str(label) for label in fields.get("labels") or [] if label),
@@ -118,14 +119,33 @@ def _person(value: Any) -> str:
 
 def _comment(item: dict[str, Any], web_url: str) -> Comment:
     comment_id = str(item.get("id") or "")
+    author = item.get("author")
+    created = str(item.get("created") or "")
+    updated = str(item.get("updated") or "")
     return Comment(
         id=comment_id,
-        author=_person(item.get("author")),
+        author=_person(author),
         body=adf_to_markdown(item.get("body")),
         url=f"{web_url}?focusedCommentId={comment_id}" if comment_id else "",
-        created_at=str(item.get("created") or ""),
-        updated_at=str(item.get("updated") or ""),
+        created_at=created,
+        updated_at=updated,
+        # Jira Cloud marks automation and app users with accountType "app".
+        bot=isinstance(author, dict) and author.get("accountType") == "app",
+        edited=was_edited(created, updated),
     )
+
+
+# Status names that some Jira workflows use for a close that is not a fix.
+_CLOSE_REASONS = {
+    "won't do": "not planned",
+    "won't fix": "not planned",
+    "declined": "not planned",
+    "rejected": "not planned",
+    "duplicate": "duplicate",
+    "done": "completed",
+    "resolved": "completed",
+    "fixed": "completed",
+}
 
 
 def _issue_links(value: Any, site: str) -> tuple[str, ...]:

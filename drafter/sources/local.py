@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from drafter.context import CONTEXT_SCHEMA, Comment, IssueContext, Note
+from drafter.context import CONTEXT_SCHEMA, READABLE_SCHEMAS, Comment, IssueContext, Note
 from drafter.errors import InputError, SourceError
 from drafter.sources import github
 from drafter.sources.urls import SUPPORTED_FORMS, GitHubRef, parse_url
@@ -133,10 +133,10 @@ def from_json(text: str, *, label: str) -> IssueContext:
         ) from None
     if not isinstance(data, dict):
         raise SourceError(f"{label} holds a JSON {type(data).__name__}, not an issue object", hint=_SHAPES)
-    if data.get("schema") == CONTEXT_SCHEMA:
+    if data.get("schema") in READABLE_SCHEMAS:
         try:
             return IssueContext.from_dict(data)
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise SourceError(f"{label} is not a valid drafter issue context ({exc})", hint=_SHAPES) from None
     if "schema" in data and isinstance(data.get("schema"), str):
         raise SourceError(
@@ -175,7 +175,7 @@ def _comment(item: dict[str, Any], index: int, label: str) -> Comment:
     body = item.get("body")
     if not (body is None or isinstance(body, str)):
         raise SourceError(f"{label}: comment {index + 1} has a non-string 'body'", hint=_SHAPES)
-    return github._comment(item, index)
+    return github.comment_from(item, index)
 
 
 def load_notes(

@@ -38,7 +38,15 @@ def test_markdown_output_with_notes() -> None:
     assert out.startswith("# Null PoolEntry connection causes NPE\n")
     assert "- **Reference:** brettwooldridge/HikariCP#664" in out
     assert "## Comments (8)" in out
-    assert "### @kvoss-dev on 2016-07-06" in out
+    assert "### @kvoss-dev (participant, 2016-07-06)" in out
+    assert "### @jtorrance (maintainer, 2016-07-08)" in out
+    assert "- **State:** closed (completed)" in out
+    # The typed facts, each with its source.
+    assert "## Facts found in the thread" in out and "**Decisions**" in out
+    assert (
+        "- **agreed:** (1): that's what I'm going with for 2.4.7. (comment:comment-4; @jtorrance, maintainer"
+        in out
+    )
     assert "## Team notes (the team's own words, not from the thread)" in out
     assert "Keep the pool API stable." in out and "v1 wire format" in out
 
@@ -47,7 +55,10 @@ def test_json_output_is_a_valid_source(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fetch", str(HIKARI), "--format", "json", "--notes", "n1"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["schema"] == "drafter.issue-context/1"
+    assert data["schema"] == "drafter.issue-context/2"
+    assert data["state_reason"] == "completed"
+    assert {c["role"] for c in data["comments"]} == {"participant", "maintainer"}
+    assert any(f["kind"] == "decision" and f["status"] == "declined" for f in data["facts"])
     assert data["notes"] == [{"text": "n1", "source": "cli"}]
     saved = tmp_path / "saved.json"
     saved.write_text(result.stdout, encoding="utf-8")
@@ -58,7 +69,18 @@ def test_json_output_is_a_valid_source(tmp_path: Path) -> None:
 def test_budget_marker_in_output() -> None:
     result = runner.invoke(app, ["fetch", str(HIKARI), "--max-context", "9500"])
     assert result.exit_code == 0
-    assert "comment omitted]" in result.stdout or "comments omitted]" in result.stdout
+    assert "omitted here" in result.stdout and "to fit --max-context" in result.stdout
+
+
+def test_noise_is_dropped_and_counted() -> None:
+    kubevirt = ROOT / "tests" / "fixtures" / "corpus" / "kubevirt__kubevirt__9565.json"
+    result = runner.invoke(app, ["fetch", str(kubevirt)])
+    assert result.exit_code == 0, result.stderr
+    assert "## Dropped as noise\n\n2 bot comments." in result.stdout
+    assert "kubevirt-bot" not in result.stdout and "/lifecycle stale" not in result.stdout
+    assert "dropped 2 bot comments" in result.stderr
+    data = json.loads(runner.invoke(app, ["fetch", str(kubevirt), "--format", "json"]).stdout)
+    assert data["dropped"] == {"bot comments": 2}
 
 
 def test_stdin_source_and_notes_conflict() -> None:
