@@ -85,11 +85,19 @@ def github_issue(data: dict[str, Any], slug: str, number: str) -> dict[str, Any]
         "body": data["body"],
         "state": data["state"],
         "html_url": f"https://github.com/{slug}/{section}/{number}",
-        "user": {"login": data["user"]["login"]},
+        "user": {"login": data["user"]["login"], "type": "User"},
+        "author_association": data.get("author_association", "NONE"),
         "labels": [{"name": label["name"]} for label in data["labels"]],
         "created_at": day(data["created_at"]),
         "comments": len(data["comments_list"]),
     }
+    if data["state"] == "closed":
+        # As GitHub sends them: the close reason, and when (the last comment's day, or the opening's).
+        last = data["comments_list"][-1]["created_at"] if data["comments_list"] else data["created_at"]
+        issue["closed_at"] = day(last)
+        issue["state_reason"] = {"completed": "completed", "duplicate": "duplicate"}.get(
+            data.get("state_reason", ""), "completed"
+        )
     if data.get("pull_request"):
         merged = data["pull_request"].get("merged")
         issue["pull_request"] = {
@@ -106,9 +114,12 @@ def github_comments(data: dict[str, Any], slug: str, number: str) -> list[dict[s
         out.append(
             {
                 "id": comment_id,
-                "user": {"login": comment["user"]["login"]},
+                "user": {"login": comment["user"]["login"], "type": "User"},
+                "author_association": comment.get("author_association", "NONE"),
                 "body": comment["body"],
                 "created_at": day(comment["created_at"]),
+                # The second comment of a thread was edited an hour after it was posted.
+                "updated_at": day(comment["created_at"]).replace("T12:", "T13:" if index == 1 else "T12:"),
                 "html_url": f"https://github.com/{slug}/issues/{number}#issuecomment-{comment_id}",
             }
         )

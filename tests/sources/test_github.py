@@ -28,6 +28,13 @@ def test_issue_with_paginated_comments(recorder: Recorder) -> None:
     assert ctx.comments[0].url.startswith(HIKARI + "#issuecomment-")
     assert ctx.omitted_comments == 0
     assert recorder.sleeps == []
+    # Roles from author_association, edits from updated_at, and why and when it was closed.
+    assert ctx.roles_known
+    roles = {c.author: c.role for c in ctx.comments}
+    assert roles["jtorrance"] == "maintainer" and roles["kvoss-dev"] == "participant"
+    assert [c.edited for c in ctx.comments[:3]] == [False, True, False]
+    assert ctx.state_reason == "completed" and ctx.closed_at.startswith("2016-07-13")
+    assert any(f.kind == "decision" and f.author == "jtorrance" for f in ctx.facts)
 
 
 @pytest.mark.vcr
