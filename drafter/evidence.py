@@ -67,14 +67,20 @@ def _roles_note(ctx: IssueContext) -> str:
 
 
 def fact_text(fact: Fact) -> str:
-    """One fact as a prompt line: kind and status, source id, who and when, then the text."""
+    """One fact as a prompt line: kind and status, source id and author, then the text.
+
+    The author's role and the date are on the comment it cites, a few lines above.
+    """
     kind = f"{fact.kind} ({fact.status})" if fact.status else fact.kind
-    who = " ".join(x for x in (f"@{fact.author}" if fact.author else "", fact.role, fact.date) if x)
-    return f"- {kind}, {fact.source}" + (f", {who}" if who else "") + f": {as_data(fact.text)}"
+    who = f" @{fact.author}" if fact.author else ""
+    return f"- {kind}, {fact.source}{who}: {as_data(fact.text)}"
 
 
-# Kinds listed as one line per source: many short items that the thread shows in context anyway.
-_LISTED = {"link": "links", "identifier": "identifiers"}
+# Kinds listed as one line per source: short items the thread shows in context anyway. A figure
+# is listed as the number alone (its sentence is in the thread); identifiers are left to the
+# thread, where they stand in their context.
+_LISTED = {"link": "links", "figure": "figures"}
+_LEFT_OUT = {"identifier"}
 
 
 def facts_block(ctx: IssueContext) -> str:
@@ -85,10 +91,13 @@ def facts_block(ctx: IssueContext) -> str:
     lines = [f'<facts note="{note}">']
     for kind in FACT_KINDS:
         found = [f for f in ctx.facts if f.kind == kind]
+        if kind in _LEFT_OUT:
+            continue
         if kind in _LISTED:
             by_source: dict[str, list[str]] = {}
             for fact in found:
-                by_source.setdefault(fact.source, []).append(fact.text)
+                text = fact.text.split(": ", 1)[0] if kind == "figure" else fact.text
+                by_source.setdefault(fact.source, []).append(text)
             lines += [
                 f"- {_LISTED[kind]}, {source}: {as_data(', '.join(texts))}"
                 for source, texts in by_source.items()

@@ -72,9 +72,9 @@ def test_the_decisions_reach_the_solution_chain_as_facts() -> None:
     )
     evidence = _messages(ctx)["solution"][1]
     facts = evidence.split("<facts", 1)[1]
-    assert "- decision (declined), comment:comment-4, @jtorrance maintainer 2016-07-08: (2): " in facts
+    assert "- decision (declined), comment:comment-4 @jtorrance: (2): " in facts
     assert (
-        "- decision (agreed), comment:comment-4, @jtorrance maintainer 2016-07-08: (1): that's what I'm going with for 2.4.7."
+        "- decision (agreed), comment:comment-4 @jtorrance: (1): that's what I'm going with for 2.4.7."
         in facts
     )
     assert '<issue_data tracker="github" kind="issue"' in evidence and 'close_reason="completed"' in evidence
