@@ -5,8 +5,10 @@ file name) with its own number, so 200 issues are 200 distinct drafts with eight
 It answers, with no latency of its own:
 
 * ``GET /repos/{owner}/{repo}/issues/{n}`` — the issue object (``html_url`` names
-  ``https://github.com/{owner}/{repo}/issues/{n}``, so drafts get distinct file names);
-* ``GET /repos/{owner}/{repo}/issues/{n}/comments`` — all comments on one page (no ``Link``);
+  ``https://github.com/{owner}/{repo}/issues/{n}``, so drafts get distinct file names), with the
+  fixture's ``author_association`` and ``state_reason`` as GitHub sends them;
+* ``GET /repos/{owner}/{repo}/issues/{n}/comments`` — all comments on one page (no ``Link``), each
+  with its ``author_association`` (so drafter sees the thread's maintainers);
 * ``GET /stats`` — ``{"requests": N}``.
 
 Point drafter at it with ``GITHUB_API_URL=http://127.0.0.1:PORT`` and the source
@@ -51,6 +53,8 @@ def issue_object(data: dict[str, Any], owner: str, repo: str, number: int) -> di
             {"name": str(x.get("name", x)) if isinstance(x, dict) else str(x)} for x in data["labels"]
         ],
         "user": data.get("user") or {"login": "someone"},
+        "author_association": data.get("author_association") or "NONE",
+        "state_reason": data.get("state_reason"),
         "created_at": f"{data.get('created_at', '2024-01-01')}T00:00:00Z",
         "html_url": f"https://github.com/{owner}/{repo}/issues/{number}",
         "comments": len(data.get("comments_list") or []),
@@ -66,6 +70,7 @@ def comment_objects(data: dict[str, Any], owner: str, repo: str, number: int) ->
             {
                 "id": cid,
                 "user": comment.get("user") or {"login": "someone"},
+                "author_association": comment.get("author_association") or "NONE",
                 "body": comment.get("body") or "",
                 "html_url": f"https://github.com/{owner}/{repo}/issues/{number}#issuecomment-{cid}",
                 "created_at": stamp,

@@ -32,9 +32,9 @@ from drafter.outline import Section, title_key
 Level = Literal["low", "medium", "high"]
 
 
+# No docstrings on the answer models: pydantic would send them as descriptions with every call.
 class RiskItem(BaseModel):
-    """One risk: what could go wrong, how likely and how bad, what is done about it."""
-
+    # One risk: what could go wrong, how likely and how bad, what is done about it.
     sources: list[str]
     risk: str
     likelihood: Level
@@ -43,8 +43,7 @@ class RiskItem(BaseModel):
 
 
 class GoalItem(BaseModel):
-    """One goal and the check that shows it met."""
-
+    # One goal and the check that shows it met.
     sources: list[str]
     goal: str
     check: str
@@ -79,7 +78,7 @@ def section_model(key: str, section: Section) -> type[BaseModel]:
     # call, and the prompt already says what "text" and "sources" are.
     fields: dict[str, Any] = {
         "sources": (list[str], ...),
-        "evidence": (str, Field(description="a short quote from the cited inputs")),
+        "evidence": (str, ...),  # the prompt says what it is: a short quote from the sources
         "text": (str, ...),
     }
     kind = section_kind(section)
@@ -93,10 +92,16 @@ def section_model(key: str, section: Section) -> type[BaseModel]:
     elif section.list_expected:
         fields["items"] = (list[str], Field(description="one idea per entry, no bullet characters"))
     if section.tables:
-        columns: dict[str, Any] = {ident(c): (str, Field(description=c)) for c in section.tables[0].columns}
+        # A column's key is its heading folded ("Change Type" -> change_type); only a heading the
+        # key does not spell out needs a description.
+        columns: dict[str, Any] = {
+            ident(c): (str, ...)
+            if ident(c).replace("_", " ") == c.lower().strip()
+            else (str, Field(description=c))
+            for c in section.tables[0].columns
+        }
         row: Any = create_model(f"{key.title().replace('_', '')}Row", **columns)
-        rows_doc = "Table rows: " + " | ".join(section.tables[0].columns)
-        fields["rows"] = (list[row], Field(description=rows_doc))
+        fields["rows"] = (list[row], ...)
     if section.fences:
         labels = ", ".join(f"{i + 1}: {f.label or f.info or 'block'}" for i, f in enumerate(section.fences))
         fields["blocks"] = (

@@ -16,6 +16,7 @@ import re
 
 from drafter.context import FACT_KINDS, Comment, Fact, IssueContext
 from drafter.sources.budget import gap_note
+from drafter.sources.facts import clip
 from drafter.sources.roles import author_role, role_label
 
 _OWN_TAG = re.compile(
@@ -73,8 +74,11 @@ def fact_text(fact: Fact) -> str:
     """
     kind = f"{fact.kind} ({fact.status})" if fact.status else fact.kind
     who = f" @{fact.author}" if fact.author else ""
-    return f"- {kind}, {fact.source}{who}: {as_data(fact.text)}"
+    return f"- {kind}, {fact.source}{who}: {as_data(clip(fact.text, FACT_CHARS))}"
 
+
+# A fact points into the thread, where its whole text stands: its first words say which it is.
+FACT_CHARS = 160
 
 # Kinds listed as one line per source: short items the thread shows in context anyway. A figure
 # is listed as the number alone (its sentence is in the thread); identifiers are left to the
