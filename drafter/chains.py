@@ -19,7 +19,6 @@ import contextlib
 import heapq
 import itertools
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,23 +105,22 @@ def chain_schema(spec: ChainSpec) -> type[BaseModel]:
 
 # -- prompt inputs -------------------------------------------------------------------------------
 def _layout_hint(section: Section) -> str:
-    """The template's own layout for a section, without its placeholder values.
+    """The labels of the template's own layout for a section, without its example values.
 
     ``**Current Behavior:** ...`` / ``**Technical Constraint:** ...`` tell the model what to cover;
-    ``[Goal 1] [Goal 2]`` tells it nothing, so placeholders and ellipses are removed and a body
-    that was only placeholders gives no hint. Tables, fences and the richer shapes (risks, goals,
+    ``[Goal 1] [Goal 2]`` or ``POST /api/v1/resource`` are examples it would copy. So only the
+    labels (the text before a colon) are kept. Tables, fences and the richer shapes (risks, goals,
     rollback) are described by the answer schema instead.
     """
     if section.tables or section.fences or section_kind(section):
         return ""
-    parts: list[str] = []
+    labels: list[str] = []
     for line in section.body.split("\n"):
-        for placeholder in placeholders_in(line):
-            line = line.replace(placeholder, "")
-        line = line.replace("...", "").replace("\u2026", "").strip(" :;-*")
-        if re.search(r"[A-Za-z]", line):
-            parts.append(line)
-    return "; ".join(parts)
+        label, colon, _ = line.partition(":")
+        label = label.strip(" *-")
+        if colon and label and not placeholders_in(label) and len(label) <= 40:
+            labels.append(label)
+    return "; ".join(labels)
 
 
 def _instructions(section: Section) -> list[str]:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
 
 Kind = Literal["issue", "pull_request"]
 CONTEXT_SCHEMA = "drafter.issue-context/2"
@@ -57,9 +59,22 @@ class Comment:
 
 
 def was_edited(created_at: str, updated_at: str) -> bool:
-    """Whether a comment changed after it was posted: trackers give ISO timestamps, so a later
-    update time (compared as text) means an edit."""
-    return bool(created_at and updated_at and updated_at > created_at)
+    """Whether a comment changed after it was posted: its update time is later than its creation.
+
+    Trackers give ISO 8601 times, in any zone (GitHub ``Z``, Jira ``+0200``); they are compared as
+    times, and as text only if they do not parse.
+    """
+    if not (created_at and updated_at):
+        return False
+    try:
+        return _instant(updated_at) > _instant(created_at)
+    except ValueError:
+        return updated_at > created_at
+
+
+def _instant(value: str) -> datetime:
+    moment = datetime.fromisoformat(re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value.replace("Z", "+00:00")))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,55 @@ class Gap:
     chars: int
 
 
+_T = TypeVar("_T")
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"'{name}' must be a list")
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"'{name}' must be a string, not {type(value).__name__}")
+    return value
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"'{name}' must be a whole number of at least 0")
+    return value
+
+
+def _record(cls: type[_T], value: Any, name: str) -> _T:
+    """``cls(**value)`` after checking each field against its annotation (str, int, bool)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be an object")
+    checked: dict[str, Any] = {}
+    known = {f.name: str(f.type) for f in fields(cls)}  # type: ignore[arg-type]
+    for key, item in value.items():
+        kind = known.get(key)
+        if kind is None:
+            raise TypeError(f"{name or 'the context'} has an unknown field {key!r}")
+        where = f"{name}.{key}" if name else key
+        if kind == "str":
+            checked[key] = _text(item, where)
+        elif kind == "int":
+            checked[key] = _count(item, where)
+        elif kind == "bool":
+            if not isinstance(item, bool):
+                raise TypeError(f"'{where}' must be true or false")
+            checked[key] = item
+        else:
+            checked[key] = item  # collections: checked by the caller
+    return cls(**checked)
+
+
+def _records(cls: type[_T], value: Any, name: str) -> tuple[_T, ...]:
+    return tuple(_record(cls, item, f"{name}[{i}]") for i, item in enumerate(_list(value, name)))
+
+
 @dataclass(frozen=True)
 class IssueContext:
     """One issue or pull request, normalised across trackers.
@@ -174,20 +238,33 @@ class IssueContext:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IssueContext:
-        """Build from :meth:`to_dict` output; raises ``KeyError``/``TypeError`` on a wrong shape."""
+        """Build from :meth:`to_dict` output; raises ``KeyError``/``TypeError``/``ValueError`` that
+        name the bad field when the shape is wrong (a hand-edited file, say)."""
         body = {k: v for k, v in data.items() if k != "schema"}
-        comments = tuple(Comment(**c) for c in body.pop("comments", []))
-        notes = tuple(Note(**n) for n in body.pop("notes", []))
-        facts = tuple(Fact(**f) for f in body.pop("facts", []))
-        labels = tuple(str(x) for x in body.pop("labels", []))
-        links = tuple(str(x) for x in body.pop("links", []))
-        dropped = tuple((str(k), int(v)) for k, v in dict(body.pop("dropped", {})).items())
-        gaps = tuple(Gap(**g) for g in body.pop("gaps", []))
+        comments = _records(Comment, body.pop("comments", []), "comments")
+        notes = _records(Note, body.pop("notes", []), "notes")
+        facts = _records(Fact, body.pop("facts", []), "facts")
+        gaps = _records(Gap, body.pop("gaps", []), "gaps")
+        labels = tuple(_text(x, "labels") for x in _list(body.pop("labels", []), "labels"))
+        links = tuple(_text(x, "links") for x in _list(body.pop("links", []), "links"))
+        raw_dropped = body.pop("dropped", {})
+        if not isinstance(raw_dropped, dict):
+            raise TypeError("'dropped' must be an object of counts")
+        dropped = tuple((str(k), _count(v, f"dropped[{k!r}]")) for k, v in raw_dropped.items())
         omitted_at = body.pop("omitted_at", None)  # schema 1: one gap, at this index
         if not gaps and body.get("omitted_comments") and isinstance(omitted_at, int):
-            gaps = (Gap(at=omitted_at, comments=int(body["omitted_comments"]), chars=0),)
-        return cls(
-            **body,
+            gaps = (
+                Gap(
+                    at=max(omitted_at, 0),
+                    comments=_count(body["omitted_comments"], "omitted_comments"),
+                    chars=0,
+                ),
+            )
+        made = _record(cls, body, "")
+        if made.kind not in ("issue", "pull_request"):
+            raise ValueError('\'kind\' must be "issue" or "pull_request"')
+        return replace(
+            made,
             comments=comments,
             notes=notes,
             facts=facts,

@@ -20,7 +20,7 @@ from drafter.sources.facts import clip
 from drafter.sources.roles import author_role, role_label
 
 _OWN_TAG = re.compile(
-    r"<(/?)\s*(issue_data|team_notes|draft_so_far|own_answer|facts|title|body|comment|labels|links)",
+    r"<(/?)\s*(issue_data|team_notes|draft_so_far|draft_section|draft|own_answer|facts|title|body|comment|labels|links)",
     re.IGNORECASE,
 )
 
@@ -67,14 +67,24 @@ def _roles_note(ctx: IssueContext) -> str:
     return "not given by the tracker: anyone but the reporter is listed as a participant"
 
 
-def fact_text(fact: Fact) -> str:
+def fact_text(fact: Fact, shown: set[str] | None = None) -> str:
     """One fact as a prompt line: kind and status, source id and author, then the text.
 
-    The author's role and the date are on the comment it cites, a few lines above.
+    The author's role and the date are on the comment it cites, a few lines above. A fact from a
+    comment that ``--max-context`` left out (not in ``shown``) says so, with the role and date
+    the reader cannot look up, and its text unclipped.
     """
     kind = f"{fact.kind} ({fact.status})" if fact.status else fact.kind
-    who = f" @{fact.author}" if fact.author else ""
-    return f"- {kind}, {fact.source}{who}: {as_data(clip(fact.text, FACT_CHARS))}"
+    who = f" @{_one_line(fact.author)}" if fact.author else ""
+    if shown is not None and fact.source not in shown:
+        details = ", ".join(x for x in (fact.role, fact.date, "comment omitted above") if x)
+        return f"- {kind}, {_one_line(fact.source)}{who} ({details}): {as_data(fact.text)}"
+    return f"- {kind}, {_one_line(fact.source)}{who}: {as_data(clip(fact.text, FACT_CHARS))}"
+
+
+def _one_line(text: str) -> str:
+    """An author or source id inside a facts line: tracker data, so one inert line."""
+    return as_data(" ".join(text.split()))
 
 
 # A fact points into the thread, where its whole text stands: its first words say which it is.
@@ -91,8 +101,9 @@ def facts_block(ctx: IssueContext) -> str:
     """The typed facts, most decisive kinds first; empty when the thread yielded none."""
     if not ctx.facts:
         return ""
-    note = "found in the thread above without a model; each names its source; check it against the thread"
+    note = "found in the thread without a model; each names its source; check it against the thread"
     lines = [f'<facts note="{note}">']
+    shown = {"issue", *(f"comment:{c.id}" for c in ctx.comments)}
     for kind in FACT_KINDS:
         found = [f for f in ctx.facts if f.kind == kind]
         if kind in _LEFT_OUT:
@@ -107,7 +118,7 @@ def facts_block(ctx: IssueContext) -> str:
                 for source, texts in by_source.items()
             ]
         else:
-            lines += [fact_text(f) for f in found]
+            lines += [fact_text(f, shown) for f in found]
     lines.append("</facts>")
     return "\n".join(lines)
 
@@ -124,7 +135,7 @@ def inputs_block(ctx: IssueContext) -> str:
                 ("url", ctx.url),
                 ("state", state),
                 ("close_reason", ctx.state_reason),
-                ("closed", ctx.closed_at[:10]),
+                ("closed", ctx.closed_at[:10] if ctx.state == "closed" else ""),
                 ("roles", _roles_note(ctx)),
             ],
         )

@@ -25,6 +25,8 @@ def input_text(ctx: IssueContext) -> str:
     for comment in ctx.comments:
         parts.extend((comment.body, comment.url))
     parts.extend(note.text for note in ctx.notes)
+    # Facts come from the whole thread, also from comments that --max-context left out.
+    parts.extend(fact.text for fact in ctx.facts)
     return "\n".join(parts)
 
 

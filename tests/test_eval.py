@@ -525,7 +525,7 @@ def test_judge_in_a_run_fills_the_judge_metrics() -> None:
     assert summary["judge_clarity"] == 3.0 and summary["judge_faithfulness"] == 5.0
     spread = run.variants[0].judge_spread()["clarity"]
     assert spread["min"] == 2.0 and spread["max"] == 4.0 and spread["stdev"] == pytest.approx(1.414, abs=1e-3)
-    assert run.judge == "openai:gpt-4o-mini" and run.repeat == 2 and run.judge_prompt == "1-builtin"
+    assert run.judge == "openai:gpt-4o-mini" and run.repeat == 2 and run.judge_prompt == "2-builtin"
     table = ev.render_report(run, None, "table")
     assert "judge: clarity (1-5)" in table and "3.00 ±1.41 [2.0-4.0]" in table
 

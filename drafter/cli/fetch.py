@@ -42,8 +42,9 @@ def fetch(
 
     context = load_context(source, notes, notes_file, max_context, max_wait)
     if context.dropped:
-        dropped = ", ".join(f"{count} {kind}" for kind, count in context.dropped)
-        emit(f"drafter: dropped {dropped} as noise", err=True)
+        from drafter.sources.distill import noise_text
+
+        emit(f"drafter: dropped {noise_text(context.dropped)} as noise", err=True)
     if output_format is OutputFormat.json:
         emit(json.dumps(context.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -8,7 +8,6 @@ answer schema change on their own schedule.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from typing import TYPE_CHECKING, Any
 
@@ -54,14 +53,6 @@ _JUDGE_SHAPE = json.dumps(
         ]
     }
 )
-_TAGS = re.compile(
-    r"<(/?)\s*(draft_section|draft|issue_data|team_notes|title|body|comment|labels|links)", re.IGNORECASE
-)
-
-
-def _as_data(text: str) -> str:
-    """Neutralise the judge prompt's delimiters inside a draft, which is untrusted model output."""
-    return _TAGS.sub(lambda m: f"<{m.group(1)}{m.group(2)[0]}\u200b{m.group(2)[1:]}", text)
 
 
 def judge_messages(
@@ -70,11 +61,11 @@ def judge_messages(
     """The messages the judge gets for one draft: the rubric, the inputs and the draft, as data."""
     from langchain_core.messages import HumanMessage
 
-    from drafter.evidence import inputs_block
+    from drafter.evidence import as_data, inputs_block
 
     body, _ = split_provenance(text)
     sections = [
-        {"heading": section.heading, "text": _as_data(markdown) or "(empty)"}
+        {"heading": section.heading, "text": as_data(markdown) or "(empty)"}
         for section, markdown, _ in section_words(body, outline)
     ]
     rendered = (prompts or Prompts()).render(

@@ -20,8 +20,11 @@ BODY_SHARE = 0.6  # at most this share of the budget goes to the body when there
 
 
 def clip(text: str, limit: int) -> str:
-    """Cut ``text`` to about ``limit`` characters, keeping its start and end around a marker."""
-    if len(text) <= limit:
+    """Cut ``text`` to about ``limit`` characters, keeping its start and end around a marker.
+
+    Text no longer than the marker itself is never cut: the marker would be longer than the cut.
+    """
+    if len(text) <= max(limit, 96):
         return text
     marker_len = 48
     keep = max(limit - marker_len, 0)
@@ -64,7 +67,13 @@ def _from_the_ends(count: int, taken: set[int]) -> list[int]:
 
 
 def apply_budget(ctx: IssueContext, max_chars: int) -> IssueContext:
-    """Return ``ctx`` trimmed to roughly ``max_chars`` characters of thread text (notes excluded)."""
+    """Return ``ctx`` trimmed to roughly ``max_chars`` characters of thread text (notes excluded).
+
+    A thread that fits is returned whole: nothing is cut from a body or a comment for a share
+    it did not need.
+    """
+    if len(ctx.title) + len(ctx.body) + sum(_cost(c) for c in ctx.comments) <= max_chars:
+        return ctx
     remaining = max(max_chars - len(ctx.title), 0)
     comments = list(ctx.comments)
     body_cap = int(remaining * BODY_SHARE) if comments else remaining

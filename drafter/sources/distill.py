@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import replace
 
 from drafter import mdparse
-from drafter.context import Comment, IssueContext
+from drafter.context import FACT_KINDS, Comment, Fact, IssueContext
 from drafter.sources.facts import extract_facts
 from drafter.sources.roles import role_of
 
@@ -60,19 +60,31 @@ KNOWN_BOTS = frozenset(
 )
 _BOT_LOGIN = re.compile(r"(?:\[bot\]|[-_](?:bot|robot))$", re.IGNORECASE)
 # Comments a tool posts under a person's account: a stack tracker, a review tool.
-_TOOL_OUTPUT = re.compile(r"app\.graphite\.dev/|<!--\s*Reviewable:start|\bcodecov\.io/gh/", re.IGNORECASE)
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# Only the tools' own openings: a person who links to Graphite or Codecov is still a person.
+_TOOL_OUTPUT = re.compile(
+    r"^\s*\*\s+\*\*#\d+\*\*\s*<a href=\"https://app\.graphite\.dev/|^\s*<!--\s*Reviewable:start|"
+    r"^\s*##\s*\[Codecov\]\(https://(?:app\.)?codecov\.io/",
+    re.IGNORECASE,
+)
+# An inline code span (kept as it is) or an HTML comment (removed).
+_HTML_COMMENT = re.compile(r"(`+)(?:(?!\1).)+?\1|<!--.*?-->", re.DOTALL)
 # Comments that add nothing but a vote or a nudge.
 _NOISE_TEXT = re.compile(
-    r"^(?:\+1|-1|me too|same here|same|same issue|bump|ping|any (?:news|updates?)|any progress)[\s!.?]*$",
+    r"^(?:\+1|me too|same here|same|same issue|bump|ping|any (?:news|updates?)|any progress)[\s!.?]*$",
     re.IGNORECASE,
 )
 _SYMBOLS_ONLY = re.compile(r"^[\W\s_]*$")  # emoji, punctuation: a reaction typed as a comment
 
-BOTS = "bot comments"
-NOISE = "'+1', bump and empty comments"
-TEMPLATE = "issue-template HTML comments"
-TOOLS = "tool-generated comments"
+# Kinds of noise, as counted in ``IssueContext.dropped`` (see :func:`noise_text`).
+BOTS = "bot comment"
+NOISE = "'+1', bump or empty comment"
+TEMPLATE = "issue-template HTML comment"
+TOOLS = "tool-generated comment"
+
+
+def noise_text(dropped: tuple[tuple[str, int], ...]) -> str:
+    """``2 bot comments, 1 issue-template HTML comment``: what distilling dropped, counted."""
+    return ", ".join(f"{count} {kind}{'' if count == 1 else 's'}" for kind, count in dropped)
 
 
 def is_bot(comment: Comment) -> bool:
@@ -107,7 +119,7 @@ def strip_html_comments(text: str) -> tuple[str, int]:
             end += 1
         chunk = "\n".join(lines[start:end])
         if not code[start]:
-            chunk, count = _HTML_COMMENT.subn("", chunk)
+            chunk, count = _strip_comments(chunk)
             removed += count
         out.append(chunk)
         start = end
@@ -115,6 +127,26 @@ def strip_html_comments(text: str) -> tuple[str, int]:
     if removed:
         result = re.sub(r"\n{3,}", "\n\n", result).strip("\n")
     return result, removed
+
+
+def _strip_comments(text: str) -> tuple[str, int]:
+    """Remove HTML comments outside inline code, until none is left (``<<!-- a -->!-- b -->``)."""
+    removed = 0
+    for _ in range(8):
+        count = 0
+
+        def drop(match: re.Match[str]) -> str:
+            nonlocal count
+            if match.group(0).startswith("`"):
+                return match.group(0)
+            count += 1
+            return ""
+
+        text = _HTML_COMMENT.sub(drop, text)
+        removed += count
+        if not count or "<!--" not in text:
+            break
+    return text, removed
 
 
 def _noise(body: str) -> bool:
@@ -148,4 +180,19 @@ def distill(ctx: IssueContext) -> IssueContext:
         comments=tuple(kept),
         dropped=tuple((kind, count) for kind, count in dropped.items() if count),
     )
-    return replace(ctx, facts=extract_facts(ctx))
+    return replace(ctx, facts=_merge_facts(ctx, extract_facts(ctx)))
+
+
+def _merge_facts(ctx: IssueContext, found: tuple[Fact, ...]) -> tuple[Fact, ...]:
+    """``found`` plus the facts a saved context kept from comments that are no longer in it.
+
+    A context saved after ``--max-context`` trimmed it still carries the facts of the comments
+    it left out (that is how a decision in a dropped comment reaches the model); reading it again
+    must not lose them.
+    """
+    present = {"issue", *(f"comment:{c.id}" for c in ctx.comments)}
+    kept = [fact for fact in ctx.facts if fact.source not in present]
+    if not kept:
+        return found
+    order = {kind: n for n, kind in enumerate(FACT_KINDS)}
+    return tuple(sorted([*kept, *found], key=lambda f: order.get(f.kind, len(order))))

@@ -26,8 +26,9 @@ from drafter.context import MAINTAINER, REPORTER, Fact, IssueContext
 from drafter.sources.roles import author_role
 
 # How many facts of each kind a context keeps: enough for a design doc, small beside the thread.
+# Decisions keep the latest ones (a later statement overrides an earlier one), the rest the first.
 LIMITS = {
-    "decision": 14,
+    "decision": 20,
     "workaround": 8,
     "proposal": 10,
     "error": 4,
@@ -39,43 +40,55 @@ LIMITS = {
     "identifier": 24,
 }
 MAX_TEXT = 240
+_LONG_LINE = 600  # longer lines are prose or data dumps, never a frame or an exception line
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"'(\[@])")
 
-# Decisions, strongest signal first: closing, then deferring, then declining, then agreeing.
+# Decisions, strongest signal first: closing, then deferring, then declining, then agreeing. Each
+# needs the project's own voice (a commitment, a refusal, a close), not a word that also describes
+# events ("the server rejected the request", "the job landed on node 3").
 _CLOSED = re.compile(
-    r"(?:^(?:i'?m |we'?re |so )?closing\b|\bclosing (?:this|it|as|in favou?r|now)\b|"
-    r"\bclosed (?:as|in favou?r|by|via)\b|\bclose (?:this|it) (?:as|in favou?r)\b|\bduplicate of\b|"
-    r"\b(?:is|are|being|already) tracked (?:in|by|at|over in)\b|\bsuperseded by\b)",
+    r"(?:^(?:i'?m |we'?re |so )?closing(?=\s*[:;,.!(\u2014-]|\s+(?:this|it|as|in favou?r|now|because|since|per|out|for now)\b|\s*$)|"
+    r"\bclosing (?:this|it)(?: (?:as|in favou?r|now|out)\b|(?=\s*[.!,;:(]|\s*$))|\bclosed (?:as|in favou?r of)\b|"
+    r"\bclose (?:this|it) (?:as|in favou?r)\b|\bduplicate of\b|"
+    r"\b(?:is|are|already) tracked (?:in|by|at|over in)\b|\bsuperseded by\b)",
     re.IGNORECASE,
 )
 _DEFERRED = re.compile(
-    r"\b(?:not (?:right )?now|for now|at the moment|later (?:version|release|minor|major)|"
-    r"not ruling (?:it|this) out|revisit|postpone|defer(?:red|ring)?|paus(?:e|ing) (?:that|this|the)|"
-    r"on hold|backlog|next quarter|down the road|in the future|future (?:release|version)|"
-    r"needs? a (?:design )?proposal|we'?ll see|(?:leaving|leave|keep) (?:this|it) open for|not against (?:the|this) idea)\b",
+    r"\b(?:not (?:right )?now|not at the moment|(?:isn'?t|is not|not) on (?:our|the) roadmap at the moment|"
+    r"later (?:version|release|minor|major)|not ruling (?:it|this) out|postpone|defer(?:red|ring)? (?:this|it|until|to)|"
+    r"paus(?:e|ing) (?:that|this|the) work|on hold|next quarter|future (?:release|version)|"
+    r"needs? a (?:design )?proposal|we'?ll see|(?:leaving|leave|keep) (?:this|it) open for|"
+    r"not against (?:the|this) idea|revisit (?:this|it) (?:later|when|after|once|in))\b",
     re.IGNORECASE,
 )
 _DECLINED = re.compile(
-    r"\b(?:won'?t (?:fix|do|add|accept|support|change|implement)|will not|not going to|"
-    r"(?:do not|don'?t) want|(?:don'?t|do not) (?:plan|intend) to|no plans? to|not planned|"
-    r"not on (?:our|the) roadmap|declin(?:e|ed|ing)|reject(?:ed|ing)?|not convinced|"
+    r"\b(?:won'?t (?:fix|do|add|accept|support|change|implement|merge|pursue|be adding|take)|"
+    r"will not (?:fix|do|add|accept|support|change|implement|merge|pursue|be adding|take)|"
+    r"(?:'re|are|'m|am|is) not going to (?:add|fix|do|accept|support|change|implement|merge)|"
+    r"(?:we|i) (?:do not|don'?t) want (?:to|that|this|it)|(?:don'?t|do not) (?:plan|intend) to|no plans? to|"
+    r"not planned|not on (?:our|the) roadmap|(?:we|i) (?:declined?|rejected|reject)|not convinced|"
+    r"(?:we|i) decided not to|we (?:shouldn'?t|should not) (?:do|add|merge|change|support)|"
+    r"(?:isn'?t|is not) something we (?:want|plan|support)|"
     r"(?:can'?t|cannot) (?:accept|merge|change this|change that)|please don'?t do|"
-    r"not (?:a )?good idea|rather not|out of scope|not in scope|not something we)\b",
+    r"not (?:a )?good idea|(?:i'?d|we'?d) rather not|out of scope|not in scope|not something we)\b",
     re.IGNORECASE,
 )
 _AGREED = re.compile(
-    r"\b(?:agreed|i agree|we agree|sounds good|makes sense|lgtm|let'?s (?:do|go with|add)|"
-    r"(?:i'?m|we'?re|i am|we are) going with|going with|we'?ll (?:add|do|fix|accept|take|ship|implement|merge|open)|"
-    r"i'?ll (?:add|open|fix|make|do|take)|happy to (?:accept|take|review|merge)|"
-    r"(?:prs?|pull requests?) (?:are |is )?welcome|^done\b|fixed (?:in|by|for)|merged|"
-    r"will be (?:part of|in|released|shipped|included)|landed|things we can do|we can do)\b",
+    r"(?:\b(?:agreed|i agree|we agree|sounds good|lgtm|let'?s (?:do|go with|add)|"
+    r"(?:i'?m|we'?re|i am|we are) going with|going with (?:option|that|this|\()|"
+    r"we'?ll (?:add|do|fix|accept|ship|implement|merge)|i'?ll (?:add|fix|make|ship|implement|merge|open (?:an? )?(?:issue|pr))|"
+    r"happy to (?:accept|take|review|merge)|(?:prs?|pull requests?) (?:are |is )?welcome|"
+    r"(?:has been|was|is now|got) merged|will be (?:part of|in|released|shipped|included)|"
+    r"(?:we|i) decided (?:to|on)|things we can do)\b|^done(?=\s*[:.!,]|\s*$))",
     re.IGNORECASE,
 )
+# A cue word under a negation or in a hedge is not that decision ("I haven't agreed", "not merged").
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
 _WORKAROUND = re.compile(
     r"\b(?:work ?arounds?|ways? around (?:it|this)|in the meantime|meanwhile|as a stopgap|"
     r"temporar(?:y|ily) fix|until (?:this|it) (?:is|gets) fixed|for now,? you can|you can (?:instead|also)|"
-    r"quickest thing to try|no code changes needed)\b",
+    r"quickest thing to try|no code changes needed|you can pin)\b",
     re.IGNORECASE,
 )
 _PROPOSAL = re.compile(
@@ -86,6 +99,12 @@ _PROPOSAL = re.compile(
     r"i'?d rather|feature request|how about|what if|one option|another option|alternatively|"
     r"middle ground|(?:add|introduce) (?:a|an) (?:new )?(?:option|flag|setting|api)|let the user|"
     r"i'?m arguing for|possible directions?|make (?:it|this) possible|let'?s (?:add|make|use))\b",
+    re.IGNORECASE,
+)
+# Words that show a comment speaks for the project when the tracker does not say who maintains it.
+_PROJECT_VOICE = re.compile(
+    r"\b(?:we|our|us)\b|\bi'?m going with\b|\bi'?ll (?:add|fix|ship|merge|open)\b|^done\b|^closing\b|"
+    r"\bwill be (?:part of|released|shipped)\b|\bdecided\b",
     re.IGNORECASE,
 )
 _REPRO_SENTENCE = re.compile(r"\b(?:to reproduce|reproduc(?:es|tion|ible)|repro\b|minimal example)", re.I)
@@ -108,8 +127,8 @@ _FRAME = re.compile(
     r"[\w./-]+\.(?:go|rs|py|js|ts|java|kt|cs|rb|c|cc|cpp):\d+(?::\d+)?(?:\s.*)?|\.\.\. \d+ more)\s*$"
 )
 _EXCEPTION = re.compile(
-    r"(?:^|\s)(?:Caused by: |Exception in thread \"[^\"]*\" )?"
-    r"(?:[a-z][\w]*\.)*[A-Z]\w*(?:Exception|Error|Panic)\b(?::.*)?$|"
+    r"(?:^|\s)(?:Caused by: |Exception in thread \"[^\"]{0,80}\" )?"
+    r"(?:[a-z]\w{0,40}\.){0,12}[A-Z]\w{0,60}(?:Exception|Error|Panic)\b(?::.*)?$|"
     r"^\s*(?:panic: |thread '[^']*' panicked at |fatal error: |error(?:\[E\d+\])?: |Traceback \(most recent)",
 )
 _LOG_ERROR = re.compile(r"\b(?:ERROR|FATAL|SEVERE)\b")
@@ -121,8 +140,10 @@ _FIGURE = re.compile(
     r"items|clusters|connections|threads|workers|rows|requests|packages|runs|times)(?![\w/])"
 )
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`|]+[^\s<>()\[\]\"'`|.,;:!?]")
-_ISSUE_REF = re.compile(r"(?<![\w/&#])((?:[\w.-]+/[\w.-]+)?#[1-9]\d{0,7})\b")
-_FILE_PATH = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)+[\w-]+\.[A-Za-z0-9]{1,6})\b")
+# Bounded repetition: an unbounded run of "-" or "." before a "#" would be rescanned from every
+# position (quadratic on a 100 KB line of dashes).
+_ISSUE_REF = re.compile(r"(?<![\w/&#.-])((?:[\w.-]{1,100}/[\w.-]{1,100})?#[1-9]\d{0,7})\b")
+_FILE_PATH = re.compile(r"(?<![\w/.:-])((?:[\w.-]{1,100}/){1,20}[\w-]{1,100}\.[A-Za-z0-9]{1,6})\b")
 _CODE_SHAPE = re.compile(r"[._/:()\[\]<>-]|[a-z][A-Z]|^[A-Z][A-Z0-9]*_[A-Z0-9_]+$|^--?\w")
 
 
@@ -187,6 +208,11 @@ def _speakers(ctx: IssueContext) -> list[_Speaker]:
     return found
 
 
+def _said(pattern: re.Pattern[str], text: str) -> bool:
+    """``pattern`` occurs in ``text`` other than under a negation ("not merged", "haven't agreed")."""
+    return any(not _NEGATED.search(text[: m.start()]) for m in pattern.finditer(text))
+
+
 def _decision_status(text: str) -> str:
     for status, pattern in (
         ("closed", _CLOSED),
@@ -194,7 +220,7 @@ def _decision_status(text: str) -> str:
         ("declined", _DECLINED),
         ("agreed", _AGREED),
     ):
-        if pattern.search(text):
+        if _said(pattern, text):
             return status
     return ""
 
@@ -208,11 +234,18 @@ class _Collector:
     def add(self, kind: str, text: str, who: _Speaker, status: str = "", *, key: str = "") -> None:
         text = clip(text)
         mark = (kind, (key or text).lower())
-        if not text or mark in self.seen or self.count.get(kind, 0) >= LIMITS[kind]:
+        full = kind != "decision" and self.count.get(kind, 0) >= LIMITS[kind]  # decisions: see done()
+        if not text or mark in self.seen or full:
             return
         self.seen.add(mark)
         self.count[kind] = self.count.get(kind, 0) + 1
         self.facts.append(Fact(kind, text, who.source, who.author, who.role, who.date, status))
+
+    def done(self) -> list[Fact]:
+        """The facts, decisions cut to the latest :data:`LIMITS` ones: a later one overrides."""
+        decisions = [f for f in self.facts if f.kind == "decision"]
+        dropped = {id(f) for f in decisions[: max(len(decisions) - LIMITS["decision"], 0)]}
+        return [f for f in self.facts if id(f) not in dropped]
 
 
 _GO_CALL = re.compile(r"^[\w./*()-]+\(.*\)$|^goroutine \d+ \[")
@@ -224,7 +257,10 @@ def fold_traces(text: str) -> list[str]:
     A trace becomes its exception line, its first and its last frame and how many frames lie
     between; a reviewer needs where it is thrown and where it enters, not the 60 frames between.
     """
-    lines = [re.sub(r"^\s*(?:>\s?)+", "", line).strip() for line in text.split("\n")]
+    lines = [
+        re.sub(r"^\s*(?:>\s?)+", "", line).strip() if len(line) <= _LONG_LINE else "\x00"
+        for line in text.split("\n")
+    ]
     folded: list[str] = []
     index = 0
     while index < len(lines):
@@ -246,12 +282,16 @@ def fold_traces(text: str) -> list[str]:
             folded.append(f"{header or 'stack trace'}: {where}")
             continue
         following = lines[index + 1] if index + 1 < len(lines) else ""
-        if _EXCEPTION.search(line) and not _FRAME.match(following) and len(line) < 300:
+        if len(line) < 300 and _EXCEPTION.search(line) and not _FRAME.match(following):
             folded.append(line)
-        elif _LOG_ERROR.search(line) and len(line) < 400:
+        elif len(line) < 400 and _LOG_ERROR.search(line):
             folded.append(line)
         index += 1
     return folded
+
+
+def _has_frame(text: str) -> bool:
+    return any(len(line) <= _LONG_LINE and _FRAME.match(line) for line in text.split("\n"))
 
 
 def _identifiers(tokens: list[Token]) -> Iterator[str]:
@@ -278,7 +318,7 @@ def extract_facts(ctx: IssueContext) -> tuple[Fact, ...]:
             for error in fold_traces(code.content):
                 out.add("error", error, who, key=error[:80])
         for block in _blocks(tokens, who.text.split("\n")):
-            if block.quoted or _FRAME.search(block.raw):
+            if block.quoted or _has_frame(block.raw):
                 for error in fold_traces(block.raw):
                     out.add("error", error, who, key=error[:80])
             if block.quoted:
@@ -295,13 +335,13 @@ def extract_facts(ctx: IssueContext) -> tuple[Fact, ...]:
             out.add("link", match.group(1), who)
         for match in _FILE_PATH.finditer(_URL.sub(" ", plain)):
             out.add("identifier", f"`{match.group(1)}`", who)
-    if ctx.state == "closed":
+    if ctx.state == "closed" or ctx.state_reason:
         reason = f" as {ctx.state_reason}" if ctx.state_reason else ""
         when = f" on {ctx.closed_at[:10]}" if ctx.closed_at else ""
         closer = _Speaker("issue", "", "", ctx.closed_at[:10], "")
         out.add("decision", f"The {_noun(ctx)} was closed{reason}{when}.", closer, "closed")
     order = {kind: n for n, kind in enumerate(LIMITS)}
-    return tuple(sorted(out.facts, key=lambda f: order[f.kind]))
+    return tuple(sorted(out.done(), key=lambda f: order[f.kind]))
 
 
 def _noun(ctx: IssueContext) -> str:
@@ -309,6 +349,8 @@ def _noun(ctx: IssueContext) -> str:
 
 
 _LEAD = re.compile(r"^(\(?[\w.]{1,3}\)|[A-Z][\w /-]{0,30}):\s")
+# Leads that are a word of the statement itself, not the name of an option.
+_NOT_LABELS = {"done", "closing", "update", "edit", "note", "fixed", "agreed", "yes", "no", "ok"}
 
 
 def _units(block: _Block) -> list[tuple[str, str]]:
@@ -319,40 +361,57 @@ def _units(block: _Block) -> list[tuple[str, str]]:
         return [(block.text, block.text)]
     found = sentences(block.text)
     lead = _LEAD.match(block.text)
-    if lead and len(found) > 1:
+    if lead and len(found) > 1 and lead.group(1).lower() not in _NOT_LABELS:
         label = lead.group(1)
         return [(found[0], found[0]), *((s, f"{label}: {s}") for s in found[1:])]
     return [(s, s) for s in found]
 
 
+def _figures(unit: str) -> list[str]:
+    return list(dict.fromkeys(m.group(0).strip() for m in _FIGURE.finditer(unit)))
+
+
 def _read_block(out: _Collector, block: _Block, who: _Speaker, roles_known: bool, intro: str) -> str:
     """Add the facts of one paragraph; returns the kind a closing ":" hands to the list below."""
-    speaks_for_project = who.role == MAINTAINER or (not roles_known and who.role != REPORTER)
     section = _kind_of_heading(block.heading)
     kind = ""
     for unit, kept in _units(block):
-        status = _decision_status(unit) if who.source != "issue" else ""
-        kind = ""
-        if status and speaks_for_project:
-            out.add("decision", kept, who, status)
-            kind = "decision"
-        elif _EXPECTED_SENTENCE.search(unit):
-            kind = "expected"
-        elif section:
-            kind = section  # under a "Steps to reproduce" or "Workaround" heading
-        elif _WORKAROUND.search(unit):
-            kind = "workaround"
-        elif _PROPOSAL.search(unit):
-            kind = "proposal"
-        elif block.in_list and intro:
-            kind = intro
-        elif _REPRO_SENTENCE.search(unit):
-            kind = "repro"
-        elif _ACTUAL_SENTENCE.search(unit) and who.source == "issue":
-            kind = "actual"
-        if kind and kind != "decision":
-            out.add(kind, kept, who)
-        for figure in _FIGURE.finditer(unit):
-            out.add("figure", f"{figure.group(0).strip()}: {kept}", who, key=unit)
+        kind = _classify(unit, block, who, roles_known, section, intro)
+        is_intro = unit.rstrip().endswith(":") and len(unit) < 80  # "A few ways around it:"
+        if kind and not is_intro:
+            status = _decision_status(unit) if kind == "decision" else ""
+            out.add(kind, kept, who, status)
+        figures = _figures(unit)
+        if figures:
+            out.add("figure", f"{', '.join(figures)}: {kept}", who, key=unit)
     ends_with_colon = block.text.rstrip().endswith(":")
     return kind if ends_with_colon and kind in ("workaround", "proposal", "repro") else ""
+
+
+def _classify(unit: str, block: _Block, who: _Speaker, roles_known: bool, section: str, intro: str) -> str:
+    """The kind of one sentence or short list item, or ``""``: precision over recall."""
+    if unit.rstrip().endswith("?"):
+        return "proposal" if _PROPOSAL.search(unit) else ""  # a question decides nothing
+    if _WORKAROUND.search(unit):
+        return "workaround"  # "for now, you can pin 1.2" is a workaround, not a deferral
+    status = _decision_status(unit) if who.source != "issue" else ""
+    if status:
+        if who.role == MAINTAINER or (
+            not roles_known and who.role != REPORTER and _PROJECT_VOICE.search(unit)
+        ):
+            return "decision"
+        if block.in_list and intro:
+            return ""  # "Please don't do this one: ..." under a list of workarounds
+    if _EXPECTED_SENTENCE.search(unit):
+        return "expected"
+    if section:
+        return section  # under a "Steps to reproduce" or "Workaround" heading
+    if _PROPOSAL.search(unit):
+        return "proposal"
+    if block.in_list and intro:
+        return intro
+    if _REPRO_SENTENCE.search(unit):
+        return "repro"
+    if _ACTUAL_SENTENCE.search(unit) and who.source == "issue":
+        return "actual"
+    return ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from drafter.context import FACT_KINDS, Comment, Fact, IssueContext
 from drafter.sources.budget import gap_note
+from drafter.sources.distill import noise_text
 from drafter.sources.roles import author_role, role_label
 
 FACT_TITLES = {
@@ -29,7 +30,7 @@ FACT_TITLES = {
 def _meta(ctx: IssueContext) -> list[str]:
     kind = "pull request" if ctx.kind == "pull_request" else "issue"
     state = ctx.state + (f" ({ctx.state_reason})" if ctx.state_reason else "")
-    if ctx.closed_at:
+    if ctx.closed_at and ctx.state == "closed":
         state += f" on {ctx.closed_at[:10]}"
     rows = [
         ("Reference", ctx.reference if (ctx.repo or ctx.number) else ""),
@@ -56,10 +57,11 @@ def _comment(comment: Comment, ctx: IssueContext) -> list[str]:
 
 
 def fact_line(fact: Fact) -> str:
-    """One fact as a list item: status, text, and who said it where."""
+    """One fact as a list item: status, text, and who said it where (each on one line)."""
     status = f"**{fact.status}:** " if fact.status else ""
     who = ", ".join(x for x in (f"@{fact.author}" if fact.author else "", fact.role, fact.date) if x)
-    return f"- {status}{fact.text} ({fact.source}" + (f"; {who})" if who else ")")
+    line = f"- {status}{fact.text} ({fact.source}" + (f"; {who})" if who else ")")
+    return " ".join(line.split())
 
 
 def _facts(ctx: IssueContext) -> list[str]:
@@ -95,8 +97,7 @@ def render_context_markdown(ctx: IssueContext) -> str:
     if ctx.facts:
         lines += _facts(ctx)
     if ctx.dropped:
-        dropped = ", ".join(f"{count} {kind}" for kind, count in ctx.dropped)
-        lines += ["## Dropped as noise", "", f"{dropped}.", ""]
+        lines += ["## Dropped as noise", "", f"{noise_text(ctx.dropped)}.", ""]
     if ctx.links:
         lines += ["## Linked issues and pull requests", ""]
         lines += [f"- {url}" for url in ctx.links]

@@ -103,3 +103,12 @@ def test_budget_adds_to_an_earlier_omission() -> None:
     assert out.omitted_comments > 5
     assert len(out.comments) + out.omitted_comments == 25
     assert sum(gap.comments for gap in out.gaps) == out.omitted_comments
+
+
+def test_a_thread_that_fits_is_not_cut_at_all() -> None:
+    big_body = "B" * 40_000
+    big_comment = Comment(id="1", author="lead", body="C" * 15_000, role="maintainer")
+    ctx = IssueContext(title="t", body=big_body, comments=(big_comment,))
+    assert apply_budget(ctx, 60_000) is ctx
+    short = IssueContext(title="T" * 2_500, body="A short body of forty-one characters.")
+    assert apply_budget(short, 2_000).body == short.body  # never a marker longer than the text

@@ -80,7 +80,7 @@ def test_noise_is_dropped_and_counted() -> None:
     assert "kubevirt-bot" not in result.stdout and "/lifecycle stale" not in result.stdout
     assert "dropped 2 bot comments" in result.stderr
     data = json.loads(runner.invoke(app, ["fetch", str(kubevirt), "--format", "json"]).stdout)
-    assert data["dropped"] == {"bot comments": 2}
+    assert data["dropped"] == {"bot comment": 2}
 
 
 def test_stdin_source_and_notes_conflict() -> None:

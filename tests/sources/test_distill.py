@@ -176,3 +176,43 @@ def test_a_context_saved_by_an_earlier_version_still_reads() -> None:
     ctx = from_json(json.dumps(old), label="old.json")
     assert ctx.comments[0].role == "" and ctx.gaps[0].at == 1 and ctx.gaps[0].comments == 4
     assert replace(ctx, gaps=()).omitted_comments == 4
+
+
+def test_people_who_link_to_tools_are_kept_and_a_vote_against_is_kept() -> None:
+    comments = (
+        _c(
+            "1",
+            "lead",
+            "We won't merge this: coverage drops, see https://codecov.io/gh/o/r/pull/5",
+            association="OWNER",
+        ),
+        _c("2", "dev", "I propose we split it; the stack is at https://app.graphite.dev/github/pr/o/r/5"),
+        _c("3", "dev2", "-1"),
+    )
+    out = distill(_thread(*comments))
+    assert [c.id for c in out.comments] == ["1", "2", "3"] and out.dropped == ()
+
+
+def test_html_comments_in_inline_code_stay() -> None:
+    text, removed = strip_html_comments(
+        "Use `<!-- x -->` to hide text.<!-- template --> Then a <<!-- a -->!-- b --> c"
+    )
+    assert text == "Use `<!-- x -->` to hide text. Then a  c" and removed == 3
+
+
+def test_a_saved_trimmed_context_keeps_the_facts_of_the_comments_it_left_out() -> None:
+    from drafter.context import Gap
+
+    comments = (
+        _c("1", "u1", "It breaks on 2.1."),
+        _c("2", "lead", "We won't add the --fast flag.", association="MEMBER"),
+        _c("3", "u3", "Thanks."),
+    )
+    full = distill(_thread(*comments))
+    # As --max-context leaves it when the middle comment does not fit: the facts stay.
+    trimmed = replace(
+        full, comments=(full.comments[0], full.comments[2]), omitted_comments=1, gaps=(Gap(1, 1, 29),)
+    )
+    saved = from_json(json.dumps(trimmed.to_dict()), label="saved")
+    assert any(f.source == "comment:2" and f.status == "declined" for f in saved.facts)
+    assert saved == trimmed

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from drafter.context import Comment, Fact, IssueContext
 from drafter.sources import distill, load_source
 from drafter.sources.facts import LIMITS, fold_traces
@@ -104,7 +106,7 @@ def test_quoted_words_are_not_the_quoters_decision() -> None:
     lead = Comment(
         "1",
         "lead",
-        "> We won't add this flag.\n\nThat was the old answer; let's revisit.",
+        "> We won't add this flag.\n\nThat was the old answer; let's revisit this later.",
         association="MEMBER",
     )
     ctx = distill(IssueContext(title="t", body="b", repo="a/b", author="r", comments=(lead,)))
@@ -143,3 +145,66 @@ def test_each_kind_is_capped() -> None:
     body = "\n\n".join(f"See https://example.org/page/{i} for case {i}." for i in range(60))
     ctx = distill(IssueContext(title="t", body=body))
     assert len(_of(ctx, "link")) == LIMITS["link"]
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        # Words that describe events, hedges, questions and negations decide nothing.
+        ("I haven't agreed to this yet.", None),
+        ("I'm not sure this makes sense.", None),
+        ("Has this been merged?", None),
+        ("Not merged yet.", None),
+        ("Could you revisit the test?", None),
+        ("I'll take a look tomorrow.", None),
+        ("Closing the socket twice triggers the NPE.", None),
+        ("The server rejected the request with a 403.", None),
+        ("The declined payments table grows without bound.", None),
+        ("In the future please use the issue template.", None),
+        ("This was fixed in 1.2 but regressed in 1.3.", None),
+        ("Done with my review; two questions below.", None),
+        ("I will not be available next week.", None),
+        ("You don't want to do that in production.", None),
+        ("The job landed on node 3 and OOMed.", None),
+        # A maintainer's workaround is a workaround, not a deferral.
+        ("For now, you can pin to 1.2 as a workaround.", ("workaround", "")),
+        ("Workaround: downgrade to 2.5.0 for now.", ("workaround", "")),
+        # The project's own voice.
+        ("Duplicate of #123.", ("decision", "closed")),
+        ("Agreed, closing this.", ("decision", "closed")),
+        ("This isn't something we want.", ("decision", "declined")),
+        ("We're not going to support Python 2.", ("decision", "declined")),
+        ("Agreed that it's a bug, but we won't fix it in 1.x.", ("decision", "declined")),
+        (
+            "It isn't on our roadmap at the moment, but we'll discuss it next quarter.",
+            ("decision", "deferred"),
+        ),
+        ("We decided to go with option B.", ("decision", "agreed")),
+        ("Sounds like a plan, I'll open a PR.", ("decision", "agreed")),
+        ("PRs welcome!", ("decision", "agreed")),
+    ],
+)
+def test_what_a_maintainer_says_and_what_it_decides(said: str, expected: tuple[str, str] | None) -> None:
+    lead = Comment("1", "lead", said, association="MEMBER")
+    ctx = distill(IssueContext(title="t", body="b", repo="a/b", author="r", comments=(lead,)))
+    found = [(f.kind, f.status) for f in ctx.facts if f.kind in ("decision", "workaround", "proposal")]
+    assert found == ([expected] if expected else [])
+
+
+def test_the_latest_decisions_are_kept_when_there_are_many() -> None:
+    comments = tuple(
+        Comment(str(i), "lead", f"We won't add flag number {i}.", association="MEMBER") for i in range(30)
+    )
+    ctx = distill(IssueContext(title="t", body="b", repo="a/b", author="r", comments=comments))
+    decisions = [f for f in ctx.facts if f.kind == "decision"]
+    assert len(decisions) == LIMITS["decision"]
+    assert (
+        decisions[-1].source == "comment:29" and decisions[0].source == f"comment:{30 - LIMITS['decision']}"
+    )
+
+
+def test_pathological_lines_are_linear() -> None:
+    # Unbounded repetition before "#" or in a dotted exception name used to be quadratic or worse.
+    dashes = IssueContext(title="t", body="-" * 100_000 + "#12")
+    dotted = IssueContext(title="t", body="a.B" * 100_000 + "Exception")
+    assert distill(dashes).body and distill(dotted).body

@@ -18,7 +18,7 @@ def test_issue_with_paginated_notes_without_system_notes() -> None:
     assert ctx.kind == "issue"
     # 11 notes over 4 pages: 4 system notes are dropped, and 2 by the project's stale bot.
     assert len(ctx.comments) == 5
-    assert ctx.dropped == (("bot comments", 2),)
+    assert ctx.dropped == (("bot comment", 2),)
     assert all(c.author not in ("gitlab-bot", "kubevirt-bot") for c in ctx.comments)
     # GitLab's notes API says nothing of roles: the reporter is known, everyone else participates.
     assert not ctx.roles_known and {c.role for c in ctx.comments} == {"participant"}
