@@ -43,10 +43,11 @@ from drafter.pipeline import (
     expected_inputs_hash,
     prompt_versions,
     record_source,
+    write_result,
 )
 from drafter.pricing import estimate_cost
 from drafter.sources.settings import SourceSettings
-from drafter.writer import draft_filename, inspect_target, write_draft
+from drafter.writer import draft_filename, inspect_target
 
 if TYPE_CHECKING:
     import httpx2
@@ -333,7 +334,10 @@ class _Runner:
             item.reason = "edited by a human since drafter wrote it; pass --force to replace it"
             return None
         wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
-        if existing.exists and not existing.edited and existing.inputs_hash == wanted:
+        # Unchanged only with its state: a draft whose state file is missing or stale is drafted
+        # again (it is unedited, so nothing human is lost), which restores the state file.
+        complete = existing.state in ("file", "inline")
+        if existing.exists and not existing.edited and existing.inputs_hash == wanted and complete:
             item.status = "unchanged"
             return None
         return ctx
@@ -372,7 +376,7 @@ class _Runner:
             prices=self.options.prices,
         )
         self.cost += cost or 0.0
-        status = await asyncio.to_thread(write_draft, Path(item.path), result.text, force=self.options.force)
+        status = await asyncio.to_thread(write_result, result, Path(item.path), force=self.options.force)
         item.findings = [finding.to_dict() for finding in result.report.findings]
         if not result.report.valid():
             item.status = "invalid"

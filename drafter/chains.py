@@ -544,9 +544,9 @@ class Drafter:
                     content = todo_content(section, "the model left it empty")
                     result.fallbacks.append(section.heading)
             else:
-                content = todo_content(
-                    section, f"the model's answer was unusable: {reply.error or 'missing'}"[:200]
-                )
+                # The parser's error and the raw answer go to --trace and -v only: a draft is
+                # read by people, and the raw answer may echo anything the server sent.
+                content = todo_content(section, f"the model's answer {_why(reply.error)}; see --trace")
                 result.fallbacks.append(section.heading)
             result.contents[section_id(section)] = content
         result.seconds = time.perf_counter() - started
@@ -626,6 +626,17 @@ class Drafter:
             if any(s.heading == section_heading for s in spec.sections.values()):
                 return spec
         return None
+
+
+def _why(error: str | None) -> str:
+    """What went wrong with an answer, in words fit for the draft: never the parser's message or
+    the answer itself, which may quote anything (``input_value=...``, a server's echo)."""
+    text = (error or "").lower()
+    if "cut off" in text:
+        return "was cut off at the length limit"
+    if "refused" in text:
+        return "was a refusal"
+    return "did not fit this section"
 
 
 def _has_prompt(prompts: Prompts, name: str) -> bool:

@@ -16,7 +16,6 @@ import asyncio
 import functools
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -30,7 +29,7 @@ from drafter.draft import SectionContent, section_id
 from drafter.offline import draft_offline
 from drafter.outline import Outline
 from drafter.prompts import Prompts
-from drafter.provenance import Provenance, attach, digest, pack
+from drafter.provenance import Provenance, attach, digest
 from drafter.providers import OFFLINE, ModelChoice
 from drafter.render import Meta, render_document, render_sources, section_body, today
 from drafter.validate import Report, validate_text
@@ -86,6 +85,8 @@ class DraftResult:
     replaced_refs: list[str] = field(default_factory=list)
     inputs_hash: str = ""
     seconds: float = 0.0
+    # The full record of how the draft was made: its state file (the text carries the marker).
+    provenance: Provenance | None = None
 
 
 def git_author() -> str | None:
@@ -261,13 +262,14 @@ def assemble_draft(
         source_spec=options.source_spec,
         issue_hash=issue_fingerprint(ctx),
         comments={c.id: digest(c.body) for c in ctx.comments},
-        bases={sid: pack(body) for sid, body in bodies.items() if body},
+        bases={sid: body for sid, body in bodies.items() if body},
         notes=[note.text for note in ctx.notes],
     )
     return DraftResult(
         ctx=ctx,
         outline=outline,
         text=attach(text, provenance),
+        provenance=provenance,
         report=report,
         model=model_name,
         usage=usage,
@@ -310,25 +312,57 @@ def run_sync(work: Coroutine[Any, Any, _T], handles: Callable[[], Iterable[Model
     return asyncio.run(main())
 
 
-def record_source(source: str, draft: Path) -> str:
-    """SOURCE as provenance records it: a local file relative to the draft's folder, "" for stdin.
+def repository_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``.git`` (a folder, or a worktree's file)."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
-    ``redraft``, ``review`` and ``status`` re-read the issue from it, so it must still resolve when
-    the repository is checked out elsewhere.
+
+def record_source(source: str, draft: Path) -> str:
+    """SOURCE as a draft's state records it: never an absolute path, never one that climbs out.
+
+    A URL stays as it is; a local file is recorded relative to the root of the repository that
+    holds the draft (or, for a draft outside any repository, the one drafter runs in), or as its
+    bare file name when it lies outside that repository; standard input is recorded as "".
+    ``redraft``, ``review`` and ``status`` re-read the issue from it, so it resolves wherever the
+    repository is checked out.
     """
     spec = source.strip()
     if spec == "-":
         return ""
     local = Path(spec)
-    if "://" not in spec and local.is_file():
-        return os.path.relpath(local.resolve(), draft.parent.resolve()).replace(os.sep, "/")
-    return spec
+    if "://" in spec or not local.is_file():
+        return spec
+    resolved = local.resolve()
+    for root in _roots(draft):
+        if resolved.is_relative_to(root):
+            return resolved.relative_to(root).as_posix()
+    return local.name
+
+
+def _roots(draft: Path) -> list[Path]:
+    """The repository roots a recorded SOURCE is relative to: the draft's, then the working one's."""
+    found = [
+        repository_root(draft.parent if draft.parent.exists() else Path.cwd()),
+        repository_root(Path.cwd()),
+    ]
+    return list(dict.fromkeys(root for root in found if root is not None))
 
 
 def recorded_source(spec: str, draft: Path) -> str:
-    """The inverse of :func:`record_source`: a SOURCE usable from the current directory."""
-    if spec and "://" not in spec and (draft.parent / spec).is_file():
-        return str(draft.parent / spec)
+    """The inverse of :func:`record_source`: a SOURCE usable from the current directory.
+
+    A relative path is looked up from the repository root, then (drafts written before the state
+    file) from the draft's folder, then as given.
+    """
+    if not spec or "://" in spec or Path(spec).is_absolute():
+        return spec
+    for base in (*_roots(draft), draft.parent):
+        if (base / spec).is_file():
+            return str(base / spec)
     return spec
 
 
@@ -338,8 +372,10 @@ def target_path(ctx: IssueContext, out: Path | None, out_dir: Path) -> Path:
 
 
 def write_result(result: DraftResult, path: Path, *, force: bool = False) -> WriteStatus:
-    """Write a finished draft atomically, refusing to overwrite human edits without ``force``."""
-    return write_draft(path, result.text, force=force)
+    """Write a finished draft and its state file atomically, refusing to overwrite human edits
+    without ``force``."""
+    state = result.provenance.state_json() if result.provenance is not None else None
+    return write_draft(path, result.text, state, force=force)
 
 
 @functools.cache

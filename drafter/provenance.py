@@ -1,13 +1,27 @@
-"""The hidden provenance block: how a draft was made, and how to tell whether a human edited it.
+"""How a draft was made: a short marker in the draft, and a state file beside it with the rest.
 
-It is one HTML comment at the end of the draft, so it renders invisibly and survives editing.
-``generated`` hashes the draft as drafter wrote it (without this block); a file whose text no longer
-hashes to it was edited by a human and is never overwritten without ``--force``. ``inputs`` hashes
-everything the draft depends on (issue, comments, notes, template, prompts, model), so a batch
-re-run can skip unchanged issues without calling the model. ``sections`` hashes each section's
-body for ``redraft`` and ``status``; ``bases`` keeps each generated body (compressed) as the base of
-``redraft``'s three-way merge; ``source_spec`` is the SOURCE the draft was made from, and
-``issue_hash``/``comments`` fingerprint the issue and each comment for ``status``'s drift check.
+A reviewer opens the draft, so the draft carries only what must travel with its text: one HTML
+comment at the end (well under 400 bytes) with the format version, the template, the ``inputs``
+hash and the ``generated`` hash::
+
+    <!-- drafter {"v":2,"template":"technical-design","inputs":"…","generated":"…"} -->
+
+``generated`` hashes the draft as drafter wrote it (without the marker): a file whose text no
+longer hashes to it was edited by a human and is never overwritten without ``--force``. ``inputs``
+hashes everything the draft depends on (issue, comments, notes, template, prompts, model), so a
+batch re-run can skip unchanged issues without calling the model.
+
+The rest lives in the **state file** beside the draft, ``NAME.drafter.json`` for ``NAME.md``: the
+model and prompt versions, per-section hashes (which sections a human edited), the generated body
+of each section (the base of ``redraft``'s three-way merge), the sources each section cited, the
+SOURCE the draft came from, fingerprints of the issue and its comments (``status``'s drift check)
+and the team's notes. It is readable JSON, written atomically before the draft, and committed with
+it. A state file whose ``generated`` differs from the marker's belongs to another version of the
+draft and is ignored.
+
+Drafts written before the state file existed carry everything in one inline
+``<!-- drafter:provenance ... -->`` block; they are read as before and get a marker and a state
+file the next time drafter writes them.
 """
 
 from __future__ import annotations
@@ -17,11 +31,16 @@ import hashlib
 import json
 import re
 import zlib
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
 
-_BLOCK = re.compile(r"\n*<!-- drafter:provenance\n(.*?)\n-->\n?", re.DOTALL)
-SCHEMA = "drafter.provenance/1"
+_LEGACY = re.compile(r"\n*<!-- drafter:provenance\n(.*?)\n-->\n?", re.DOTALL)
+_MARKER = re.compile(r"\n*<!-- drafter (\{[^\n]*?\}) -->[ \t]*(?:\n|$)")
+MARKER_VERSION = 2
+STATE_SCHEMA = "drafter.state/1"
+STATE_SUFFIX = ".drafter.json"
+StateStatus = Literal["file", "inline", "missing", "stale", "none"]
 
 
 def digest(text: str) -> str:
@@ -31,7 +50,10 @@ def digest(text: str) -> str:
 
 @dataclass
 class Provenance:
-    """What went into a draft. Serialised as JSON inside ``<!-- drafter:provenance ... -->``."""
+    """What went into a draft: the marker's fields plus the state file's.
+
+    ``bases`` holds each section's body as drafter generated it, as plain text.
+    """
 
     template: str
     template_hash: str
@@ -45,66 +67,150 @@ class Provenance:
     sections: dict[str, str] = field(default_factory=dict)
     section_sources: dict[str, list[str]] = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)
-    # Added for redraft/status; absent in older drafts, which still read (with empty defaults).
     source_spec: str = ""
     issue_hash: str = ""
     comments: dict[str, str] = field(default_factory=dict)
     bases: dict[str, str] = field(default_factory=dict)
-    # The team's notes the draft was made with, so that redraft does not silently lose them.
     notes: list[str] = field(default_factory=list)
 
-    def to_comment(self) -> str:
-        data = {"schema": SCHEMA, **asdict(self)}
-        payload = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True)
-        # "<" and ">" only occur inside JSON strings; escaping them keeps "-->" and any forged
-        # "<!-- drafter:provenance" (from notes or titles) out of the comment.
+    def marker(self) -> str:
+        """The one-line comment that ends the draft."""
+        data = {
+            "v": MARKER_VERSION,
+            "template": self.template,
+            "inputs": self.inputs,
+            "generated": self.generated,
+        }
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+        # "<" and ">" only occur inside JSON strings; escaping them keeps "-->" out of the comment.
+        return "<!-- drafter " + payload.replace("<", "\\u003c").replace(">", "\\u003e") + " -->\n"
+
+    def state_json(self) -> str:
+        """The state file's text: stable key order, one field per line, for readable diffs."""
         return (
-            "<!-- drafter:provenance\n" + payload.replace("<", "\\u003c").replace(">", "\\u003e") + "\n-->\n"
+            json.dumps({"schema": STATE_SCHEMA, **asdict(self)}, indent=2, sort_keys=True, ensure_ascii=False)
+            + "\n"
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """Build from a state file or a legacy block; unknown keys are ignored, bad values dropped."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            spec = known.get(key)
+            if spec is None:
+                continue
+            kind = str(spec.type)
+            ok = (
+                isinstance(value, str)
+                if kind == "str"
+                else isinstance(value, dict)
+                if kind.startswith("dict")
+                else isinstance(value, list)
+            )
+            if ok:
+                values[key] = value
+        for key in ("template", "template_hash", "model", "inputs"):
+            values.setdefault(key, "")
+        values.setdefault("prompts", {})
+        return cls(**values)
 
 
-def pack(text: str) -> str:
-    """A section body as generated, compressed for the ``bases`` map (the base of a 3-way merge)."""
-    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+def state_path(draft: Path) -> Path:
+    """``docs/design/NAME.drafter.json`` for ``docs/design/NAME.md``."""
+    stem = draft.name[: -len(draft.suffix)] if draft.suffix else draft.name
+    return draft.with_name(stem + STATE_SUFFIX)
 
 
-def unpack(value: str) -> str | None:
-    """The text :func:`pack` stored, or None when the value is damaged."""
+def _unpack(value: str) -> str | None:
+    """A base that a legacy block stored compressed (base64 of zlib), or None when damaged."""
     try:
         return zlib.decompress(base64.b64decode(value.encode("ascii"), validate=True)).decode("utf-8")
     except (ValueError, zlib.error, UnicodeError):
         return None
 
 
-def split_provenance(text: str) -> tuple[str, Provenance | None]:
-    """Return ``(text without the block, parsed block or None)``; a damaged block reads as None.
+@dataclass(frozen=True)
+class Record:
+    """A draft read back: its text without drafter's hidden data, and what that data says.
 
-    Line endings are normalised first, so a draft checked out with CRLF still reads as unedited.
+    ``state`` says where the full record came from: ``file`` (the state file), ``inline`` (a
+    draft from before the state file), ``missing`` or ``stale`` (a marker, but no state file or
+    one for another version: ``provenance`` then has the marker's fields only), ``none`` (drafter
+    did not write it).
     """
+
+    body: str
+    provenance: Provenance | None
+    state: StateStatus
+
+
+def _split(text: str) -> tuple[str, Provenance | None, bool]:
+    """``(body, provenance, complete)``: the last marker or legacy block wins."""
     text = text.replace("\r\n", "\n")
-    match = None
-    for match in _BLOCK.finditer(text):  # noqa: B007 - the last block wins
-        pass
-    if match is None:
-        return text, None
+    found: tuple[re.Match[str], bool] | None = None
+    for pattern, legacy in ((_MARKER, False), (_LEGACY, True)):
+        for match in pattern.finditer(text):
+            if found is None or match.start() > found[0].start():
+                found = (match, legacy)
+    if found is None:
+        return text, None, False
+    match, legacy = found
     body = text[: match.start()] + text[match.end() :]
     try:
         data = json.loads(match.group(1))
-        return body, Provenance.from_dict(data) if isinstance(data, dict) else None
-    except (ValueError, TypeError):
-        return body, None
+    except ValueError:
+        return body, None, False
+    if not isinstance(data, dict):
+        return body, None, False
+    provenance = Provenance.from_dict(data)
+    if legacy:
+        provenance.bases = {k: _unpack(v) or "" for k, v in provenance.bases.items() if isinstance(v, str)}
+    return body, provenance, legacy
+
+
+def split_provenance(text: str) -> tuple[str, Provenance | None]:
+    """Return ``(text without drafter's marker or block, what it records, or None)``.
+
+    From a marker alone this is the template and the two hashes; see :func:`read_draft` for the
+    full record. Line endings are normalised first, so a CRLF checkout still reads as unedited.
+    """
+    body, provenance, _ = _split(text)
+    return body, provenance
+
+
+def read_state(path: Path) -> Provenance | None:
+    """The state file at ``path``, or None when it is absent, unreadable or not a state file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or data.get("schema") != STATE_SCHEMA:
+        return None
+    return Provenance.from_dict(data)
+
+
+def read_draft(text: str, path: Path | None) -> Record:
+    """Split ``text`` (the draft at ``path``) and join its marker with its state file."""
+    body, provenance, legacy = _split(text)
+    if provenance is None:
+        return Record(body, None, "none")
+    if legacy:
+        return Record(body, provenance, "inline")
+    state = read_state(state_path(path)) if path is not None else None
+    if state is None:
+        return Record(body, provenance, "missing")
+    if state.generated != provenance.generated or state.inputs != provenance.inputs:
+        return Record(body, provenance, "stale")
+    return Record(body, state, "file")
 
 
 def attach(text: str, provenance: Provenance) -> str:
-    """Finish a draft: record the hash of ``text`` and append the block."""
+    """Finish a draft: record the hash of ``text`` in ``provenance`` and append the marker."""
     text = text.rstrip("\n")
     provenance.generated = digest(text)
-    return text + "\n\n" + provenance.to_comment()
+    return text + "\n\n" + provenance.marker()
 
 
 def was_edited(text: str) -> bool | None:

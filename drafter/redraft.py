@@ -7,10 +7,15 @@ Usage::
 The issue is re-fetched (``load`` gets the SOURCE recorded in the draft's provenance), the target
 section is drafted again (offline, or by the one chain that owns it), and only the lines of that
 section's body are replaced. When the human edited the section since drafter wrote it (its hash
-no longer matches provenance), the new text is merged three ways with :mod:`drafter.merge`: base
-is the body drafter generated, kept compressed in provenance. Overlapping changes get conflict
-markers and ``status == "conflict"``; ``keep_edits`` leaves an edited section alone instead.
-The file is written atomically, with a backup beside it until the write succeeded.
+no longer matches the state file's), the new text is merged three ways with :mod:`drafter.merge`:
+base is the body drafter generated, kept in the draft's state file. Overlapping changes get
+conflict markers and ``status == "conflict"``; ``keep_edits`` leaves an edited section alone.
+
+Without its state file (not committed, deleted) a draft still redrafts, visibly degraded: drafter
+cannot tell which lines of the section are the human's, so it merges two ways (every differing
+line becomes a conflict for the human to settle) and says so in ``warnings``. The draft and its
+state file are written atomically, the draft with a backup beside it until the write succeeded;
+a draft from before the state file gets a marker and a state file on this write.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from drafter.offline import draft_offline
 from drafter.outline import Outline, Section, default_chain, load_outline
 from drafter.pipeline import issue_fingerprint
 from drafter.prompts import Prompts
-from drafter.provenance import Provenance, digest, pack, split_provenance, unpack, was_edited
+from drafter.provenance import Provenance, digest, read_draft, state_path, was_edited
 from drafter.providers import OFFLINE, ModelChoice
 from drafter.regions import Located, Region, bare, locate
 from drafter.render import render_sources, section_body, used_sources
@@ -65,6 +70,7 @@ class RedraftResult:
     edited: bool
     conflicts: list[Conflict] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def message(self) -> str:
         where = f"{self.path}: section '{self.section}'"
@@ -171,31 +177,42 @@ def _splice(lines: list[str], region: Region, text: str, eol: str) -> list[str]:
 
 
 def _provenance_span(lines: list[str], start: int) -> int:
+    """The line after the marker (one line) or legacy block (many) that starts at ``start``."""
     for index in range(start, len(lines)):
-        if bare(lines[index]).strip() == "-->":
+        if bare(lines[index]).rstrip().endswith("-->"):
             return index + 1
     return len(lines)
 
 
 def _finish(lines: list[str], body_end: int, provenance: Provenance, keep_generated: bool, eol: str) -> str:
-    """Replace the provenance block at ``body_end`` and return the whole text."""
+    """Put the marker in place of the old marker or block at ``body_end``; return the whole text.
+
+    ``provenance.generated`` is updated unless ``keep_generated`` (a draft a human edited stays
+    edited).
+    """
     head = "".join(lines[:body_end])
     tail = "".join(lines[_provenance_span(lines, body_end) :])
     if not keep_generated:
-        body, _ = split_provenance(head + provenance.to_comment())
-        provenance.generated = digest(body.rstrip("\n"))
-    comment = provenance.to_comment().replace("\n", eol)
-    return head + comment + tail
+        provenance.generated = digest((head + tail).replace("\r\n", "\n").rstrip("\n"))
+    return head + provenance.marker().replace("\n", eol) + tail
 
 
 def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
     """Regenerate one section of the draft at ``path``; see the module docstring."""
     original = _read(path)
-    _, provenance = split_provenance(original)
+    record = read_draft(original, path)
+    provenance = record.provenance
     if provenance is None:
         raise InputError(
-            f"{path} has no drafter provenance block, so drafter did not write it (or the block was removed)",
+            f"{path} has no drafter marker, so drafter did not write it (or the marker was removed)",
             hint="redraft only works on drafts made by 'drafter from-issue'",
+        )
+    warnings: list[str] = []
+    if record.state in ("missing", "stale"):
+        what = "is missing" if record.state == "missing" else "belongs to another version of the draft"
+        warnings.append(
+            f"the state file {state_path(path).name} {what}: drafter cannot tell your lines from its "
+            "own, so every line that differs from the new draft is left as a conflict to resolve"
         )
     outline = load_outline(options.template or provenance.template)
     section = find_section(outline, options.section)
@@ -214,11 +231,12 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
         )
     edited = region.edited(provenance) is not False
     if edited and options.keep_edits:
-        return RedraftResult(path, section.heading, "kept", True)
+        return RedraftResult(path, section.heading, "kept", True, warnings=warnings)
     spec = options.source or provenance.source_spec
     if not spec:
         raise InputError(
-            f"{path} does not record the SOURCE it was drafted from (older draft, or read from stdin)",
+            f"{path} does not record the SOURCE it was drafted from (its state file is missing, it was read "
+            "from stdin, or it is an older draft)",
             hint="pass --source with the issue URL or file",
         )
     ctx = with_recorded_notes(load(spec), provenance)
@@ -231,7 +249,7 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
     if not edited:
         replacement, status = new_body, "regenerated"
     else:
-        base = unpack(provenance.bases.get(sid, "")) or ""
+        base = provenance.bases.get(sid, "")
         if digest(base) != provenance.sections.get(sid):
             base = ""  # no usable base: every differing line is the human's, kept in conflicts
         merged = merge3(base, region.text, new_body)
@@ -245,7 +263,7 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
     new_prov = replace(
         provenance,
         sections={**provenance.sections, sid: digest(new_body)},
-        bases={**provenance.bases, sid: pack(new_body)},
+        bases={**provenance.bases, sid: new_body},
         section_sources={k: v for k, v in provenance.section_sources.items() if k != sid},
         comments={c.id: digest(c.body) for c in ctx.comments},
         issue_hash=issue_fingerprint(ctx),
@@ -267,10 +285,11 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
         body_end += len(block) - (end - start)
     keep_generated = edited or was_edited(original) is not False
     text = _finish(lines, body_end, new_prov, keep_generated, eol)
-    result = RedraftResult(path, section.heading, status, edited, conflicts, usage)
-    if text == original:
+    result = RedraftResult(path, section.heading, status, edited, conflicts, usage, warnings)
+    if text == original and record.state == "file":
         result.status = "unchanged"
         return result
+    write_atomic(state_path(path), new_prov.state_json())
     _write_with_backup(path, original, text)
     return result
 

@@ -23,7 +23,8 @@ from drafter.render import SOURCES_MARK
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
-PROVENANCE_START = "<!-- drafter:provenance"
+# Where drafter's hidden data starts: the one-line marker, or a legacy provenance block.
+PROVENANCE_START = ("<!-- drafter {", "<!-- drafter:provenance")
 
 
 def split_lines(text: str) -> list[str]:

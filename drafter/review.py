@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -36,7 +37,7 @@ from drafter.errors import ProviderError
 from drafter.grounding import input_text, invented
 from drafter.outline import Outline, Section, title_key
 from drafter.prompts import Prompts
-from drafter.provenance import Provenance, split_provenance
+from drafter.provenance import Provenance, read_draft, split_provenance
 from drafter.regions import Located, Region, locate
 from drafter.validate import validate_text
 
@@ -239,8 +240,13 @@ def _anchor(located: Located, heading: str) -> Region | None:
 def deterministic(
     text: str, outline: Outline, ctx: IssueContext | None, *, path: str = "<text>"
 ) -> tuple[list[ReviewFinding], Located, Provenance | None]:
-    """The structure validator plus the content checks that need no model."""
-    _, provenance = split_provenance(text)
+    """The structure validator plus the content checks that need no model.
+
+    The per-section checks that need the draft's state (cited sources, fallbacks) are skipped
+    when its state file is missing.
+    """
+    record = read_draft(text, Path(path) if path != "<text>" else None)
+    provenance = record.provenance if record.state in ("file", "inline") else None
     located = locate(text, outline)
     findings: list[ReviewFinding] = []
     for finding in validate_text(text, outline, path=path).findings:

@@ -15,14 +15,15 @@ shares the most words with it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from drafter.context import Comment, IssueContext
 from drafter.draft import drafted_sections, section_id
 from drafter.outline import Outline
 from drafter.pipeline import issue_fingerprint
-from drafter.provenance import Provenance, digest, split_provenance
+from drafter.provenance import Provenance, digest, read_draft, state_path
 from drafter.regions import Located, locate
 
 ChangeKind = Literal["new", "edited", "removed"]
@@ -132,13 +133,34 @@ def _change(
 
 
 def draft_status(
-    text: str, outline: Outline, ctx: IssueContext | None, *, path: str = "<text>"
+    text: str,
+    outline: Outline,
+    ctx: IssueContext | None,
+    *,
+    path: str = "<text>",
+    provenance: Provenance | None = None,
 ) -> StatusReport:
-    """Compare a draft with its provenance and with the issue as it is now (``ctx``)."""
+    """Compare a draft with its record and with the issue as it is now (``ctx``).
+
+    The record is read from the draft's state file beside ``path``, unless ``provenance`` (a
+    :class:`~drafter.pipeline.DraftResult`'s, say) is given.
+    """
     report = StatusReport(path)
-    _, provenance = split_provenance(text)
+    file = Path(path) if path != "<text>" else None
+    record = read_draft(text, file)
+    if provenance is not None:
+        record = replace(record, provenance=provenance, state="file")
+    provenance = record.provenance
     if provenance is None:
-        report.notes.append("no drafter provenance block: cannot tell edits or drift")
+        report.notes.append("no drafter marker: drafter did not write it, so edits and drift cannot be told")
+        return report
+    if record.state in ("missing", "stale"):
+        name = state_path(file).name if file is not None else "its state file"
+        what = "is missing" if record.state == "missing" else "belongs to another version of the draft"
+        report.notes.append(
+            f"no state: {name} {what}, so edited sections and drift cannot be told; "
+            "commit the state file beside the draft"
+        )
         return report
     located = locate(text, outline)
     for region in located.regions.values():

@@ -273,12 +273,14 @@ class _Checker:
             self._check_heading(section, raw)
             if mapping[t_index] in not_applicable:
                 if section.required:
+                    # Only a section the template marks optional ("(Optional)", "(if applicable)")
+                    # may be answered with N/A; a required one needs its content or a reason.
                     self.add(
                         "empty-section",
-                        "warning",
+                        "error",
                         raw.line,
-                        f"required section '{section.heading}' only says N/A; say in a sentence why it "
-                        "does not apply",
+                        f"required section '{section.heading}' only says N/A; the template requires "
+                        "it: write its content, or say in a sentence why it does not apply",
                         section.heading,
                     )
                     # N/A excuses an optional section's sub-sections, not a required one's: the
@@ -361,20 +363,44 @@ class _Checker:
     def _check_body(self, section: Section, raw: mdparse.RawSection) -> None:
         name = section.heading
         guidance = {normalise(g) for g in section.guidance}
+        left: list[tuple[int, str]] = []  # guidance found, with its line
+        content = any(
+            tok.type in ("fence", "code_block") or tok.type.startswith("table") for tok in raw.tokens
+        )
         for para, inline in mdparse.paragraphs(raw.tokens):
             text = mdparse.plain_text(inline)
             line = mdparse.line_of(para, raw.line)
-            if guidance and normalise(text) in guidance:
+            folded = normalise(text)
+            found = next((g for g in guidance if g == folded or (len(g) > 20 and g in folded)), None)
+            if found is not None and "todo(" in folded:
+                found = None  # "TODO(drafter): <the guidance>" asks a person to write it: todo-left
+            if found is not None:
+                left.append((line, text.strip()))
+                content = content or len(folded) > len(found) + 3  # real text beside the guidance
+            elif folded:
+                content = True
+            if found is None or found != folded:
+                self._check_text_placeholders(f"section '{name}'", text, line, name, inline)
+        for line, text in left:
+            if content:
+                # Real content is there too: the guidance is a leftover to delete, not a gap.
+                self.add(
+                    "guidance-left",
+                    "error" if self.strict else "warning",
+                    line,
+                    f"the template's guidance '{text[:60]}' is still in section '{name}' next to its "
+                    "content; delete the guidance line",
+                    name,
+                )
+            else:
                 self.add(
                     "guidance-left",
                     "error",
                     line,
-                    f"the template's guidance '{text.strip()[:60]}' is still in section '{name}'; "
+                    f"the template's guidance '{text[:60]}' is still in section '{name}'; "
                     "replace it with the section's content",
                     name,
                 )
-                continue
-            self._check_text_placeholders(f"section '{name}'", text, line, name, inline)
 
         doc_tables = mdparse.tables(raw.tokens) if section.tables else []
         for spec in section.tables:

@@ -2,8 +2,11 @@
 
 A draft is written to a temporary file in the target directory and moved into place with
 ``os.replace``, so a crash (even SIGKILL) leaves either the old file or the new one, never half of
-one. An existing file is overwritten only when drafter wrote it and nobody changed it since, as
-told by the hash in its provenance block; otherwise ``--force`` is required.
+one. Its state file (:mod:`drafter.provenance`) is written the same way just before it; a crash
+between the two leaves a state file for the new text beside the old draft, which the hashes tell
+apart (``stale``), so nothing reads the wrong state. An existing file is overwritten only when
+drafter wrote it and nobody changed it since, as told by the hash in its marker; otherwise
+``--force`` is required.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Literal
 
 from drafter.context import IssueContext
 from drafter.errors import EditedDraftError, WriteError
-from drafter.provenance import split_provenance, was_edited
+from drafter.provenance import StateStatus, digest, read_draft, state_path
 
 WriteStatus = Literal["written", "unchanged"]
 
@@ -51,12 +54,13 @@ def draft_filename(ctx: IssueContext) -> str:
 
 @dataclass(frozen=True)
 class Existing:
-    """What is at the target path before writing."""
+    """What is at the target path before writing; ``state`` as :class:`~drafter.provenance.Record`."""
 
     exists: bool
     edited: bool
     inputs_hash: str | None
     text: str = ""
+    state: StateStatus = "none"
 
 
 def inspect_target(path: Path) -> Existing:
@@ -71,9 +75,11 @@ def inspect_target(path: Path) -> Existing:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return Existing(True, True, None)
-    edited = was_edited(text)
-    _, provenance = split_provenance(text)
-    return Existing(True, edited is not False, provenance.inputs if provenance else None, text)
+    record = read_draft(text, path)
+    if record.provenance is None:
+        return Existing(True, True, None, text)
+    edited = digest(record.body.rstrip("\n")) != record.provenance.generated
+    return Existing(True, edited, record.provenance.inputs, text, record.state)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -127,10 +133,24 @@ def check_target(path: Path, *, force: bool = False) -> Existing:
     return existing
 
 
-def write_draft(path: Path, text: str, *, force: bool = False) -> WriteStatus:
-    """Write a draft unless that would destroy human edits; returns what happened."""
+def write_draft(path: Path, text: str, state: str | None = None, *, force: bool = False) -> WriteStatus:
+    """Write a draft (and its ``state`` file's text) unless that would destroy human edits.
+
+    Returns ``unchanged`` when both files already hold exactly this.
+    """
     existing = check_target(path, force=force)
-    if existing.exists and existing.text == text:
+    state_file = state_path(path)
+    same_state = state is None or _read(state_file) == state
+    if existing.exists and existing.text == text and same_state:
         return "unchanged"
+    if state is not None and not same_state:
+        write_atomic(state_file, state)
     write_atomic(path, text)
     return "written"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

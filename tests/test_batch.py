@@ -40,7 +40,7 @@ from drafter.context import Note
 from drafter.errors import InputError
 from drafter.outline import Outline, load_outline
 from drafter.pipeline import DraftOptions
-from drafter.provenance import split_provenance
+from drafter.provenance import read_draft
 from drafter.providers import resolve_model
 from drafter.sources import SourceSettings
 from tests.conftest import write_issues
@@ -565,7 +565,7 @@ def test_cli_repo_label_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     names = sorted(Path(item["path"]).name for item in data["items"])
     assert all(name.startswith("github-acme-backlog-") for name in names)
     text = Path(data["items"][2]["path"]).read_text(encoding="utf-8")
-    _, provenance = split_provenance(text)
+    provenance = read_draft(text, Path(data["items"][2]["path"])).provenance
     assert provenance is not None and provenance.source == "https://github.com/acme/backlog/issues/6"
 
 

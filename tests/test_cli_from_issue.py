@@ -40,7 +40,8 @@ def test_writes_a_valid_draft(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     path = tmp_path / EXAMPLE_NAME
     assert result.stdout.strip() == str(path)
-    assert [p.name for p in tmp_path.iterdir()] == [EXAMPLE_NAME]
+    state = EXAMPLE_NAME[: -len(".md")] + ".drafter.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([EXAMPLE_NAME, state])
     text = path.read_text(encoding="utf-8")
     assert "> **Author:** Ada Lovelace" in text
     assert "> **Status:** Draft" in text
@@ -112,8 +113,8 @@ def test_other_drafter_output_is_overwritten(tmp_path: Path) -> None:
     result = offline(tmp_path, "--template", "rfc", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["status"] == "written"
-    _, prov = split_provenance((tmp_path / EXAMPLE_NAME).read_text(encoding="utf-8"))
-    assert prov is not None and prov.template == "rfc"
+    _, marker = split_provenance((tmp_path / EXAMPLE_NAME).read_text(encoding="utf-8"))
+    assert marker is not None and marker.template == "rfc"
 
 
 def test_out_option(tmp_path: Path) -> None:
@@ -225,7 +226,7 @@ def test_hostile_title_stays_in_out_dir(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     path = Path(data["path"])
     assert path.parent == out and path.name.endswith("etc-passwd.md")
-    assert [p.name for p in out.iterdir()] == [path.name]
+    assert sorted(p.name for p in out.iterdir()) == sorted([path.name, path.stem + ".drafter.json"])
     text = path.read_text(encoding="utf-8")
     assert "Body {{ 7*7 }}" in text
     assert not any(f["rule"] in ("unknown-section", "section-order") for f in data["findings"])

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from drafter.cli import app
 from drafter.outline import load_outline
 from drafter.prompts import Prompts
-from drafter.provenance import split_provenance
+from drafter.provenance import read_state
 from drafter.resources import builtin_dir, resolve_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def test_custom_prompt_is_used_and_its_version_lands_in_provenance(tmp_path: Pat
     assert "the inputs are in the message before this one" in chains[0]["messages"][2]["content"]
     written = cli("from-issue", EXAMPLE, "--model", "offline", "--out", tmp_path / "draft.md")
     assert written.exit_code == 0, written.stderr
-    _, provenance = split_provenance((tmp_path / "draft.md").read_text(encoding="utf-8"))
+    provenance = read_state(tmp_path / "draft.drafter.json")
     assert provenance is not None
     assert provenance.prompts["problem"] == "7-custom"
     assert provenance.prompts["solution"].endswith("-builtin")

@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
+from drafter.provenance import state_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes" / "e2e"
@@ -88,7 +89,9 @@ def test_from_issue_against_openai_compatible_server(
     structural = {"missing-section", "section-order", "heading-level", "title-missing", "metadata-missing"}
     assert not [f for f in summary["findings"] if f["rule"] in structural], summary["findings"]
     assert "## 3. Technical Design" in text and "| Component | Change Type | Description |" in text
-    assert '"model": "openai:' in text
+    state = state_path(Path(summary["path"]))
+    assert json.loads(state.read_text(encoding="utf-8"))["model"].startswith("openai:")
+    assert "<!-- drafter {" in text
 
 
 def test_cassettes_hold_no_secrets() -> None:

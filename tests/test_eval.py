@@ -165,7 +165,7 @@ def test_comments_cited_come_from_provenance() -> None:
         inputs="y",
         section_sources={"context": ["issue", "comment:c1", "comment:nope"], "decision": ["comment:c1"]},
     )
-    m = ev.measure(attach(HAND_WRITTEN, provenance), ctx(), outline())
+    m = ev.measure(attach(HAND_WRITTEN, provenance), ctx(), outline(), provenance=provenance)
     assert m.comments_cited == ["c1"]  # an id that is not in the thread does not count
     assert m.comment_share == 0.5
     assert m.value("comments_cited") == 0.5

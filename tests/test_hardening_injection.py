@@ -90,7 +90,7 @@ def headings(text: str) -> list[str]:
     """The document's headings as a CommonMark parser sees them (what GitHub renders)."""
     from drafter.mdparse import parse
 
-    tokens = parse(text.split("<!-- drafter:provenance", 1)[0])
+    tokens = parse(text.split("<!-- drafter {", 1)[0])
     return [
         f"{tok.tag} {tokens[i + 1].content.strip()}"
         for i, tok in enumerate(tokens)
@@ -109,11 +109,13 @@ def test_an_obedient_model_cannot_change_the_structure(template: str) -> None:
     assert not [h for h in found if "Hacked" in h or "Injected" in h or "After the fence" in h], found
     assert len(found) == len(set(found)), found  # no heading of the template appears twice
     assert "injected_section" not in result.text and "extra_key" not in result.text
-    assert result.text.count("<!-- drafter:provenance") == 1
+    assert result.text.count("<!-- drafter {") == 1 and "<!-- drafter:provenance" not in result.text
     from drafter.provenance import split_provenance, was_edited
 
-    _, provenance = split_provenance(result.text)
-    assert provenance is not None and provenance.model == "obedient" and was_edited(result.text) is False
+    _, marker = split_provenance(result.text)
+    assert marker is not None and marker.generated == result.provenance.generated  # type: ignore[union-attr]
+    assert result.provenance is not None and result.provenance.model == "obedient"
+    assert was_edited(result.text) is False
 
 
 def test_the_prompt_labels_the_thread_and_notes_as_data() -> None:
@@ -161,7 +163,7 @@ def test_offline_drafter_quotes_hostile_comments_without_changing_structure(tmp_
     report = validate_text(text, load_outline(None))
     assert report.valid() and not [f for f in report.findings if f.rule in STRUCTURAL]
     assert not [h for h in headings(text) if "Hacked" in h]
-    assert text.count("<!-- drafter:provenance") == 1
+    assert text.count("<!-- drafter {") == 1 and "<!-- drafter:provenance" not in text
     # The offline drafter files risk-like sentences under Risks, but only as attributed quotes:
     # the injected line is shown as mallory's words with its permalink, never as drafter's text.
     risks = re.search(r"^#+ [0-9. ]*Risks & Mitigations\n(.*?)^#", text, re.MULTILINE | re.DOTALL)

@@ -262,7 +262,7 @@ CASES = [
     Case(
         "redraft-no-provenance",
         ["redraft", "plain.md", "--section", "Context", "--model", "offline"],
-        "no drafter provenance",
+        "no drafter marker",
         files={"plain.md": b"# Title\n\n## Context\n\ntext\n"},
     ),
     Case("redraft-missing", ["redraft", "missing.md", "--section", "x"], "does not exist"),
@@ -383,11 +383,14 @@ def test_hostile_but_legal_input_is_drafted_inside_out_dir(
     new = _snapshot(tmp_path) - before
     drafts = [p for p in new if p.endswith(".md")]
     assert len(drafts) == 1 and drafts[0].startswith("work/out/"), new
-    assert all(p in ("work/out", drafts[0]) for p in new), new
+    state = drafts[0][: -len(".md")] + ".drafter.json"
+    assert all(p in ("work/out", drafts[0], state) for p in new), new
+    recorded = json.loads((tmp_path / state).read_text(encoding="utf-8"))["source_spec"]
+    assert not Path(recorded).is_absolute() and not recorded.startswith(".."), recorded
     text = (tmp_path / drafts[0]).read_text(encoding="utf-8")
     report = validate_text(text, load_outline(None))
     structural = {"missing-section", "section-order", "unknown-section", "heading-level", "duplicate-section"}
     assert not [f for f in report.findings if f.rule in structural], report.findings
-    assert text.count("<!-- drafter:provenance") == 1
+    assert text.count("<!-- drafter {") == 1 and "<!-- drafter:provenance" not in text
     assert "{{ config }}" in text or name == "body-5mb"  # notes stay literal
-    assert "49" not in text.split("<!-- drafter:provenance", 1)[0].replace("1.49", "") or name != "body-jinja"
+    assert "49" not in text.split("<!-- drafter {", 1)[0].replace("1.49", "") or name != "body-jinja"

@@ -51,7 +51,8 @@ def test_every_corpus_issue_drafts_a_valid_document(path: Path, template: str) -
     assert OFFLINE_NOTICE in result.text
     assert was_edited(result.text) is False
     # The offline drafter never invents a link, an issue number or a file path.
-    body, provenance = split_provenance(result.text)
+    body, _ = split_provenance(result.text)
+    provenance = result.provenance
     assert invented(body, input_text(ctx)) == []
     assert provenance is not None and provenance.model == "offline" and provenance.template == template
 
@@ -64,8 +65,9 @@ def test_offline_is_deterministic(template: str, monkeypatch: pytest.MonkeyPatch
     assert first.text == second.text
     monkeypatch.setattr(pipeline, "today", lambda: "2000-01-02")
     third = offline(ctx, template)
-    body_a, prov_a = split_provenance(first.text)
-    body_c, prov_c = split_provenance(third.text)
+    body_a, _ = split_provenance(first.text)
+    body_c, _ = split_provenance(third.text)
+    prov_a, prov_c = first.provenance, third.provenance
     strip = lambda text: [line for line in text.splitlines() if "Date:" not in line]  # noqa: E731
     assert strip(body_a) == strip(body_c)
     assert prov_a is not None and prov_c is not None
@@ -81,9 +83,11 @@ def test_offline_header_and_provenance() -> None:
     assert f"> **Date:** {pipeline.today()}" in text
     assert "> **Author:** Ada Lovelace" in text
     assert "> **Related Issue/Story:** https://github.com/brettwooldridge/HikariCP/issues/664" in text
-    assert text.count("<!-- drafter:provenance") == 1 and text.endswith("-->\n")
-    _, prov = split_provenance(text)
+    assert text.count("<!-- drafter {") == 1 and text.endswith("-->\n")
+    prov = result.provenance
     assert prov is not None
+    _, marker = split_provenance(text)  # the marker: template and the two hashes
+    assert marker is not None and (marker.inputs, marker.generated) == (prov.inputs, prov.generated)
     assert prov.inputs == result.inputs_hash and len(prov.inputs) == 16
     assert set(prov.prompts) == set(pipeline.PROMPT_NAMES)
     assert all(v.endswith("-builtin") for v in prov.prompts.values())
@@ -121,8 +125,8 @@ def test_hostile_issue_offline() -> None:
         assert "49" not in body
         if template == "technical-design":  # the template with a section for the issue itself
             assert "{{ 7*7 }} {% for x in y %}{% endfor %}" in body
-        assert result.text.count("<!-- drafter:provenance") == 1
-        _, prov = split_provenance(result.text)
+        assert result.text.count("<!-- drafter {") == 1 and "<!-- drafter:provenance" not in result.text
+        prov = result.provenance
         assert prov is not None and prov.model == "offline"
 
 

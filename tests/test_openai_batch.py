@@ -29,7 +29,7 @@ from drafter.errors import InputError
 from drafter.openai_batch import STATE_FILE, StagedOptions, run_openai_batch, stages
 from drafter.outline import load_outline
 from drafter.pipeline import DraftOptions
-from drafter.provenance import split_provenance
+from drafter.provenance import read_draft
 from drafter.providers import resolve_model, strict_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,8 +143,10 @@ def test_requests_are_chat_completions_with_the_chain_schema_stage_by_stage(tmp_
 
     for item in run.items:
         assert item.usage["calls"] == 3 and item.usage["prompt_tokens"] > 0
-        text, provenance = split_provenance(Path(item.path or "").read_text(encoding="utf-8"))
-        assert provenance is not None and provenance.model == "openai:gpt-4o-mini"
+        path = Path(item.path or "")
+        record = read_draft(path.read_text(encoding="utf-8"), path)
+        text, provenance = record.body, record.provenance
+        assert record.state == "file" and provenance is not None and provenance.model == "openai:gpt-4o-mini"
         assert "TODO(drafter)" not in text
     assert not (tmp_path / STATE_FILE).exists()  # nothing pending: the state is gone
 
@@ -162,9 +164,12 @@ def test_an_answer_that_is_not_json_becomes_todo_markers(tmp_path: Path) -> None
     run = run_openai_batch(ISSUES[:1], load_outline(), _options(tmp_path), _staged(client))
     item = run.items[0]
     assert item.status in ("written", "invalid")
-    text, provenance = split_provenance(Path(item.path or "").read_text(encoding="utf-8"))
+    path = Path(item.path or "")
+    record = read_draft(path.read_text(encoding="utf-8"), path)
+    text, provenance = record.body, record.provenance
     assert provenance is not None and provenance.fallbacks
-    assert "TODO(drafter)" in text and "the model's answer was unusable" in text
+    assert "TODO(drafter)" in text and "the model's answer did not fit this section; see --trace" in text
+    assert "input_value" not in text and "Expecting value" not in text  # no parser error, no raw answer
 
 
 def test_a_cut_off_answer_is_judged_as_on_the_live_path(tmp_path: Path) -> None:
@@ -172,7 +177,8 @@ def test_a_cut_off_answer_is_judged_as_on_the_live_path(tmp_path: Path) -> None:
     client = MemoryBatches(mangle="risks", finish="length")
     run = run_openai_batch(ISSUES[:1], load_outline(), _options(tmp_path), _staged(client))
     text = Path(run.items[0].path or "").read_text(encoding="utf-8")
-    assert "the answer was cut off (finish_reason: length)" in text
+    assert "the model's answer was cut off at the length limit; see --trace" in text
+    assert "finish_reason" not in text
 
 
 def test_an_interrupted_run_resumes_from_the_state_file(tmp_path: Path) -> None:

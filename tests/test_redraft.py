@@ -16,7 +16,7 @@ from drafter.context import Comment, IssueContext
 from drafter.errors import InputError
 from drafter.merge import BASE_MARK, OURS_MARK, THEIRS_MARK
 from drafter.outline import load_outline
-from drafter.provenance import split_provenance, was_edited
+from drafter.provenance import read_draft, read_state, state_path, was_edited
 from drafter.providers import resolve_model
 from drafter.redraft import RedraftOptions, redraft
 from drafter.regions import locate
@@ -52,6 +52,7 @@ def cli(*args: str | Path) -> Any:
 
 @pytest.fixture
 def drafted(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / ".git").mkdir()  # a repository: the draft's state records SOURCE from its root
     source = tmp_path / "issue.json"
     source.write_text(json.dumps(issue(FIRST).to_dict()), encoding="utf-8")
     out = tmp_path / "docs" / "draft.md"
@@ -93,7 +94,7 @@ def test_unedited_section_is_regenerated_and_human_edits_elsewhere_survive(
     assert "[Comment 102 by @carol]" in after  # the Sources list names the new comment
     assert was_edited(after) is True  # still a human-edited file: from-issue will not overwrite it
     assert not list(path.parent.glob("*.drafter-backup"))
-    _, prov = split_provenance(after)
+    prov = read_draft(after, path).provenance
     assert prov is not None and "comment:102" in prov.section_sources["solution-overview/goals"]
 
 
@@ -153,7 +154,7 @@ def test_bad_section_and_missing_provenance_are_input_errors(
     plain = tmp_path / "plain.md"
     plain.write_text("# Hi\n", encoding="utf-8")
     none = cli("redraft", plain, "--section", "Goals", "--model", "offline")
-    assert none.exit_code == 2 and "no drafter provenance" in none.stderr
+    assert none.exit_code == 2 and "no drafter marker" in none.stderr
 
 
 def test_redraft_with_a_fake_chat_model_runs_only_the_owning_chain(drafted: tuple[Path, Path]) -> None:
@@ -172,7 +173,7 @@ def test_redraft_with_a_fake_chat_model_runs_only_the_owning_chain(drafted: tupl
     before = path.read_text(encoding="utf-8")
 
     def load(spec_text: str) -> IssueContext:
-        assert spec_text == "../issue.json"
+        assert spec_text == "issue.json"  # from the repository root, never climbing out
         return IssueContext.from_dict(json.loads(source.read_text(encoding="utf-8")))
 
     result = redraft(path, options, load)
@@ -189,12 +190,15 @@ def test_redraft_with_a_fake_chat_model_runs_only_the_owning_chain(drafted: tupl
 
 
 def test_redraft_keeps_the_notes_the_draft_was_made_with(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
     source = tmp_path / "issue.json"
     source.write_text(json.dumps(issue(FIRST).to_dict()), encoding="utf-8")
     out = tmp_path / "draft.md"
     made = cli("from-issue", source, "--model", "offline", "--notes", "Keep the v1 export API", "--out", out)
     assert made.exit_code == 0, made.stderr
-    _, provenance = split_provenance(out.read_text(encoding="utf-8"))
+    hidden = out.read_text(encoding="utf-8").split("<!-- drafter {", 1)[1]
+    assert "Keep the v1 export API" not in hidden  # the record of the notes is in the state, not the draft
+    provenance = read_state(state_path(out))
     assert provenance is not None and provenance.notes == ["Keep the v1 export API"]
 
     outline = load_outline("technical-design")
@@ -209,5 +213,5 @@ def test_redraft_keeps_the_notes_the_draft_was_made_with(tmp_path: Path) -> None
     redraft(out, options, lambda _: IssueContext.from_dict(json.loads(source.read_text(encoding="utf-8"))))
     prompt = "\n".join(str(m.content) for m in chat.seen[0])
     assert "Keep the v1 export API" in prompt
-    _, after = split_provenance(out.read_text(encoding="utf-8"))
+    after = read_state(state_path(out))
     assert after is not None and after.notes == ["Keep the v1 export API"]

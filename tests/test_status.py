@@ -8,6 +8,7 @@ first fetch makes the draft, the second is the status check.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +98,10 @@ def test_library_status_removed_comment_and_older_drafts() -> None:
     outline = load_outline("adr")
     first = _ctx(Comment("1", "bob", "The decision should batch exports.", created_at="2024-01-01"))
     result = draft(first, outline, DraftOptions(model=resolve_model("offline", {})))
-    gone = draft_status(result.text, outline, _ctx())
+    gone = draft_status(result.text, outline, _ctx(), provenance=result.provenance)
     assert [(c.id, c.kind) for c in gone.comments] == [("1", "removed")]
     assert gone.drifted
-    body = result.text.replace('"issue_hash"', '"old_issue_hash"')
-    older = draft_status(body, outline, first)
+    assert result.provenance is not None
+    older = draft_status(result.text, outline, first, provenance=replace(result.provenance, issue_hash=""))
     assert any("older draft" in note for note in older.notes) and not older.drifted
     assert draft_status("# no provenance\n", outline, first).notes

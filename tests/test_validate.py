@@ -328,6 +328,8 @@ def test_mutation_fires_exactly_its_rule(name: str, rule: str) -> None:
     target = outline.find(mutation.section) if mutation.section else None
     if rule == "empty-section" and target is not None and not target.visible_body:
         expected = "warning"  # guidance only in an HTML comment: reported, not failed
+    if rule == "guidance-left":
+        expected = "warning"  # left next to the section's content: a leftover to delete
     assert all(f.severity == expected for f in findings)
     if mutation.section is not None:
         assert any(f.section == mutation.section for f in hits), describe(hits)
@@ -444,12 +446,42 @@ def test_optional_child_saying_na_is_fine() -> None:
 
 
 @pytest.mark.parametrize("body", ["N/A", "Not applicable."])
-def test_required_section_saying_na_is_a_warning(td: Outline, td_doc: str, body: str) -> None:
+def test_required_section_saying_na_is_an_error(td: Outline, td_doc: str, body: str) -> None:
     text, line = _set_body(td_doc, td, "2.2", body)
     findings = check(text, td)
-    assert [(f.rule, f.severity, f.line) for f in findings] == [("empty-section", "warning", line)]
-    assert "N/A" in findings[0].message
-    assert validate_text(text, td).valid() and not validate_text(text, td).valid(strict=True)
+    assert [(f.rule, f.severity, f.line) for f in findings] == [("empty-section", "error", line)]
+    assert "N/A" in findings[0].message and "requires" in findings[0].message
+    assert not validate_text(text, td).valid()
+
+
+def test_an_if_applicable_section_may_say_not_applicable(td: Outline, td_doc: str) -> None:
+    text, _ = _set_body(td_doc, td, "3.4", "Not applicable.")  # "API Changes (if applicable)"
+    assert check(text, td) == []
+
+
+def test_guidance_left_next_to_content_is_a_warning_and_an_error_under_strict(
+    td: Outline, td_doc: str
+) -> None:
+    section = td.find("1.1")
+    assert section is not None
+    guidance = section.guidance[0]
+    # In the same paragraph as real text, and as its own paragraph before it.
+    for body in (
+        f"*{guidance}* The payments service retries twice.",
+        f"*{guidance}*\n\nThe payments service retries.",
+    ):
+        text, line = _set_body(td_doc, td, "1.1", body)
+        findings = check(text, td)
+        assert [(f.rule, f.severity) for f in findings] == [("guidance-left", "warning")], body
+        strict = validate_text(text, td, strict=True)
+        assert [(f.rule, f.severity) for f in strict.findings] == [("guidance-left", "error")]
+
+
+def test_guidance_alone_is_an_error(td: Outline, td_doc: str) -> None:
+    section = td.find("1.1")
+    assert section is not None
+    text, _ = _set_body(td_doc, td, "1.1", f"*{section.guidance[0]}*")
+    assert [(f.rule, f.severity) for f in check(text, td)] == [("guidance-left", "error")]
 
 
 def test_sentence_starting_with_not_applicable_is_content(td: Outline, td_doc: str) -> None:

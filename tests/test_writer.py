@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,7 +10,15 @@ import pytest
 
 from drafter.context import IssueContext
 from drafter.errors import EditedDraftError, WriteError
-from drafter.provenance import Provenance, attach, digest, split_provenance, was_edited
+from drafter.provenance import (
+    Provenance,
+    attach,
+    digest,
+    read_draft,
+    split_provenance,
+    state_path,
+    was_edited,
+)
 from drafter.writer import draft_filename, inspect_target, slugify, write_atomic, write_draft
 
 
@@ -89,18 +98,69 @@ def test_slugify() -> None:
 
 
 # -- provenance ---------------------------------------------------------------------------------------
-def test_provenance_round_trip() -> None:
+def test_the_marker_is_short_and_the_state_holds_the_rest(tmp_path: Path) -> None:
     prov = provenance(source="https://x/y?a=1&b=<2>", created="2024-01-01")
     prov.sections = {"status": "s1"}
     prov.section_sources = {"status": ["issue", "comment:1"]}
     prov.fallbacks = ["Context"]
+    prov.bases = {"status": "Proposed."}
+    prov.notes = ["keep the v1 API"]
     text = attach("# Doc\n\nbody --> with arrow\n", prov)
-    assert text.endswith("-->\n")
-    assert text.count("-->") == 2  # the block's own end and the body's arrow, nothing from the JSON
+    marker = text.split("\n\n")[-1]
+    assert marker.startswith("<!-- drafter {") and text.endswith("-->\n") and len(marker.encode()) < 200
+    assert text.count("-->") == 2  # the marker's own end and the body's arrow, nothing from the JSON
+    assert "keep the v1 API" not in text and "Proposed." not in text.split("\n\n")[-1]
     body, parsed = split_provenance(text)
     assert body == "# Doc\n\nbody --> with arrow"
-    assert parsed == prov
-    assert parsed is not None and parsed.generated == digest("# Doc\n\nbody --> with arrow")
+    assert parsed is not None and (parsed.template, parsed.inputs) == ("adr", "abc")
+    assert parsed.generated == digest("# Doc\n\nbody --> with arrow")
+    draft = tmp_path / "doc.md"
+    assert write_draft(draft, text, prov.state_json()) == "written"
+    assert state_path(draft) == tmp_path / "doc.drafter.json"
+    record = read_draft(draft.read_text(encoding="utf-8"), draft)
+    assert record.state == "file" and record.provenance == prov
+    state = json.loads(state_path(draft).read_text(encoding="utf-8"))
+    assert state["schema"] == "drafter.state/1" and state["bases"] == {"status": "Proposed."}
+
+
+def test_without_its_state_file_a_draft_says_so(tmp_path: Path) -> None:
+    prov = provenance()
+    draft = tmp_path / "doc.md"
+    text = attach("# Doc\n", prov)
+    write_draft(draft, text, prov.state_json())
+    state_path(draft).unlink()
+    record = read_draft(text, draft)
+    assert record.state == "missing" and record.provenance is not None and record.provenance.model == ""
+    other = provenance(inputs="older")
+    attach("# Older\n", other)
+    state_path(draft).write_text(other.state_json(), encoding="utf-8")
+    assert read_draft(text, draft).state == "stale"  # a state file for another version is not used
+    assert inspect_target(draft).state == "stale" and not inspect_target(draft).edited
+
+
+def test_a_draft_with_an_inline_block_still_reads() -> None:
+    legacy = (
+        "# Doc\n\nText.\n\n<!-- drafter:provenance\n"
+        + json.dumps(
+            {
+                "schema": "drafter.provenance/1",
+                "template": "adr",
+                "template_hash": "t",
+                "model": "offline",
+                "prompts": {},
+                "inputs": "abc",
+                "generated": digest("# Doc\n\nText."),
+                "bases": {"status": "eNoLKMovyC9OTdFTKDMEAB4cBEI="},
+                "source_spec": "issue.json",
+            }
+        )
+        + "\n-->\n"
+    )
+    record = read_draft(legacy, None)
+    assert record.state == "inline" and record.provenance is not None
+    assert record.provenance.model == "offline" and record.provenance.source_spec == "issue.json"
+    assert record.provenance.bases["status"] == "Proposed. v1"  # compressed bases are unpacked
+    assert was_edited(legacy) is False
 
 
 def test_was_edited() -> None:
@@ -109,28 +169,28 @@ def test_was_edited() -> None:
     assert was_edited(text.replace("Text.", "Text, edited.")) is True
     assert was_edited(text.replace("\n", "\r\n")) is False  # line endings are not edits
     assert was_edited("# A human's document\n") is None
-    damaged = text.replace('"model"', '"model" oops')
+    damaged = text.replace('"inputs"', '"inputs" oops')
     assert was_edited(damaged) is None
 
 
-def test_unknown_provenance_fields_are_ignored() -> None:
-    text = drafted().replace('"inputs"', '"future_field": 1,\n "inputs"')
+def test_unknown_marker_fields_are_ignored() -> None:
+    text = drafted().replace('"inputs"', '"future_field":1,"inputs"')
     assert split_provenance(text)[1] is not None
 
 
-def test_provenance_with_string_values_that_close_comments() -> None:
-    text = attach("body\n", provenance(source="--><script>alert(1)</script>", model="a-->b"))
+def test_marker_values_that_close_comments() -> None:
+    text = attach("body\n", provenance(template="a-->b<script>"))
     _, parsed = split_provenance(text)
-    assert parsed is not None and parsed.model == "a-->b"
+    assert parsed is not None and parsed.template == "a-->b<script>"
     assert text.count("-->") == 1
     assert was_edited(text) is False
 
 
-def test_the_last_block_wins() -> None:
-    first = drafted(model="one")
-    second = attach(first, provenance(model="two"))
+def test_the_last_marker_wins() -> None:
+    first = drafted(template="one")
+    second = attach(first, provenance(template="two"))
     _, parsed = split_provenance(second)
-    assert parsed is not None and parsed.model == "two"
+    assert parsed is not None and parsed.template == "two"
 
 
 # -- writing -----------------------------------------------------------------------------------------

@@ -87,11 +87,10 @@ def _explicit_template(template: str | None) -> str | None:
 def _inputs(
     path: Path, text: str, source: str | None, max_context: int | None, max_wait: float | None
 ) -> IssueContext | None:
-    from drafter.provenance import split_provenance
-
-    _, provenance = split_provenance(text)
     from drafter.pipeline import recorded_source
+    from drafter.provenance import read_draft
 
+    provenance = read_draft(text, path).provenance
     spec = source or recorded_source(provenance.source_spec if provenance else "", path)
     return load_context(spec, [], [], max_context, max_wait) if spec else None
 
@@ -222,6 +221,8 @@ def redraft(
             f"tokens" + (f", {cost} estimated" if cost else ""),
             err=True,
         )
+    for warning in result.warnings:
+        emit(f"drafter: warning: {warning}", err=True)
     emit(f"drafter: {result.message()}", err=True)
     raise typer.Exit(EXIT_FINDINGS if result.status == "conflict" else EXIT_OK)
 
@@ -232,14 +233,15 @@ def _redraft_dry_run(
     """``redraft --dry-run``: the prompt of the chain that owns SECTION, as from-issue prints it."""
     from drafter.chains import plan
     from drafter.cli.draft import DraftFormat, _print_dry_run
-    from drafter.provenance import split_provenance
+    from drafter.pipeline import recorded_source
+    from drafter.provenance import read_draft
     from drafter.redraft import find_section
 
     text = _read(path)
     outline = _outline(text, None)
     target = find_section(outline, section)
-    _, provenance = split_provenance(text)
-    spec = source or (provenance.source_spec if provenance else "")
+    provenance = read_draft(text, path).provenance
+    spec = source or recorded_source(provenance.source_spec if provenance else "", path)
     if not spec:
         raise InputError(
             f"{path} records no SOURCE to draft from", hint="pass --source ISSUE (URL, OWNER/REPO#N or file)"

@@ -237,8 +237,8 @@ async def run_eval_async(
     cases: Sequence[EvalCase], variants: Sequence[Variant], outline: Outline, settings: EvalSettings
 ) -> EvalRun:
     """Draft every case with every variant (one draft at a time) and measure each draft."""
-    from drafter.pipeline import PROMPT_NAMES, DraftOptions, draft_async
-    from drafter.writer import draft_filename, slugify, write_atomic
+    from drafter.pipeline import PROMPT_NAMES, DraftOptions, draft_async, write_result
+    from drafter.writer import draft_filename, slugify
 
     if not cases:
         raise InputError("no issues to evaluate", hint="give SOURCES or --from-file")
@@ -271,7 +271,7 @@ async def run_eval_async(
                 folder = settings.out_dir / slugify(variant.name, 80)
                 folder.mkdir(parents=True, exist_ok=True)
                 path = folder / draft_filename(case.ctx)
-                write_atomic(path, result.text)
+                write_result(result, path, force=True)  # its own output folder: replaced each run
                 metrics.path = str(path)
             if settings.judge is not None:
                 if settings.on_event:

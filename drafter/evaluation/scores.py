@@ -28,7 +28,7 @@ from drafter.evaluation.metrics import (
 from drafter.grounding import input_text, invented, invented_identifiers
 from drafter.outline import Outline
 from drafter.pricing import estimate_cost
-from drafter.provenance import split_provenance
+from drafter.provenance import Provenance, split_provenance
 from drafter.providers import OFFLINE
 from drafter.validate import validate_text
 
@@ -196,9 +196,14 @@ def measure(
     source: str = "",
     budgets: Mapping[str, tuple[int, int]] = DEFAULT_BUDGETS,
     result: DraftResult | None = None,
+    provenance: Provenance | None = None,
 ) -> DraftMetrics:
-    """Score one draft's markdown against its inputs and template; ``result`` adds usage and time."""
-    body, provenance = split_provenance(text)
+    """Score one draft's markdown against its inputs and template; ``result`` adds usage, time and
+    the draft's full record (cited sources), as ``provenance`` does for a draft read from disk;
+    without either, only the draft's own marker is read."""
+    body, marker = split_provenance(text)
+    if provenance is None:
+        provenance = result.provenance if result is not None and result.provenance else marker
     report = result.report if result is not None else validate_text(body, outline)
     by_rule: dict[str, int] = {}
     for finding in report.findings:
