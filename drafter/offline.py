@@ -1,17 +1,17 @@
-"""The offline drafter: a deterministic first draft built from the inputs alone.
+"""The offline drafter: an honest first draft organised from the thread's facts, with no model.
 
 It is the embedded default when no model is configured, so ``drafter from-issue`` works with no key
-and no network. It never invents: every sentence is the issue's, a comment's, or a note's, quoted
-with its source, and a ``TODO(drafter)`` marks each place only a human can fill. Sections are
-recognised by what their titles are about, so any team template gets a sensible draft:
+and no network. It cannot judge, so it never decides anything: each section gets either evidence
+it is sure of (a quote with its author and link), or a ``TODO(drafter)`` that says what a person
+must write followed by the evidence that bears on it ("From the thread:"). It never writes "Not
+applicable.", which only a person or a model can decide.
 
-* context/summary/motivation: title, labels, state and the first paragraph of the issue;
-* the issue/problem: the issue body, with logs and stack traces kept in fenced blocks, and the
-  discussion as a list of comments with permalinks;
-* goals: the issue's checklist items; non-goals: its "out of scope"/"won't" sentences;
-* approach/decision: the team's notes, then proposal sentences from the thread;
-* risks, alternatives, open questions: sentences of the thread that talk about them;
-* references: the issue, the linked issues/PRs and the comments, as links.
+It works from the distilled context (:mod:`drafter.sources.distill`): bots are gone, every comment
+has a role, and the typed facts say what was decided, declined, proposed or worked around. So
+goals come only from what a maintainer agreed to, non-goals from what one declined or deferred,
+a reproduction step or a question is never a goal, and the component table lists only files,
+modules and classes that someone said would change. Sections are recognised by what their titles
+are about, so any team template gets a sensible draft.
 """
 
 from __future__ import annotations
@@ -20,270 +20,350 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from drafter import mdparse
-from drafter.context import IssueContext
+from drafter.context import MAINTAINER, Fact, IssueContext
 from drafter.draft import TODO, SectionContent, drafted_sections, section_id, todo_content
 from drafter.outline import Outline, Section
+from drafter.sources.facts import clip, prose_paragraphs, prose_sentences, sentences
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"'(\[])")
-_TASK = re.compile(r"^\[( |x|X)\]\s+")
-_IDENT = re.compile(r"`([A-Za-z_][\w.:/-]{2,60})`")
-_MAX_QUOTE = 400
+_QUOTE = 300
+# Sentences that explain why something happens (for the root cause), and that name a danger.
+_CAUSE = re.compile(
+    r"\b(?:because|the (?:root )?cause|caused by|is due to|due to|the reason|which (?:gives|means|leads)|"
+    r"comes from|follows from|this is why|that's why|as a result)\b",
+    re.IGNORECASE,
+)
+_RISK = re.compile(
+    r"\b(?:risk|break(?:s|ing)?|regress\w*|compat\w*|danger\w*|concern\w*|worr(?:y|ies)|downside|overhead|"
+    r"slower|race|measurable drop|would multiply|would pay|cost)\b",
+    re.IGNORECASE,
+)
+_CHANGE = re.compile(
+    r"\b(?:add|adds|added|change|changes|modify|replace|remove|drop|drops|fix|refactor|rename|move|"
+    r"introduce|split|log|deprecate|make|makes|switch|swap|rewrite|hand back|won't hand)\b",
+    re.IGNORECASE,
+)
+_NEW = re.compile(r"\b(?:add|adds|added|introduce|create|new)\b", re.IGNORECASE)
+_GONE = re.compile(r"\b(?:remove|drop|drops|delete|deprecate)\b", re.IGNORECASE)
+_CODE = re.compile(r"`([^`\n]{2,80})`")
+_NOT_PROSE = re.compile(r"(`{3,}|~{3,}).*?(?:\1|$)|`[^`\n]*`", re.DOTALL)
+_WHEN = re.compile(r"\b(?:release|version|milestone|\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s<>()\[\]\"'`|]+[^\s<>()\[\]\"'`|.,;:!?]")
+_REF = re.compile(r"(?<![\w/&#.-])((?:[\w.-]{1,100}/[\w.-]{1,100})?#[1-9]\d{0,7})\b")
 
 
 @dataclass(frozen=True)
-class _Text:
-    """A piece of input text and where it came from."""
+class _Said:
+    """A sentence or fact and who said it where."""
 
-    source: str
     text: str
-    url: str = ""
+    source: str
     author: str = ""
-
-
-def _inputs(ctx: IssueContext) -> list[_Text]:
-    items = [_Text("issue", ctx.body, ctx.url, ctx.author)]
-    items.extend(_Text(f"comment:{c.id}", c.body, c.url, c.author) for c in ctx.comments)
-    items.extend(_Text(f"note:{i + 1}", n.text, "", "team notes") for i, n in enumerate(ctx.notes))
-    return items
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [mdparse.plain_text(inline).strip() for _, inline in mdparse.paragraphs(mdparse.parse(text))]
-
-
-def _sentences(text: str) -> list[str]:
-    found: list[str] = []
-    for para in _paragraphs(text):
-        found.extend(s.strip() for s in _SENTENCE.split(para) if s.strip())
-    return found
-
-
-def _clip(text: str, limit: int = _MAX_QUOTE) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _matching(inputs: Iterable[_Text], words: tuple[str, ...], limit: int = 6) -> list[tuple[str, _Text]]:
-    found: list[tuple[str, _Text]] = []
-    seen: set[str] = set()
-    for item in inputs:
-        for sentence in _sentences(item.text):
-            low = sentence.lower()
-            if any(w in low for w in words) and low not in seen:
-                seen.add(low)
-                found.append((_clip(sentence, 300), item))
-                if len(found) >= limit:
-                    return found
-    return found
-
-
-def _cite(item: _Text) -> str:
-    if item.source == "issue":
-        return "(issue)"
-    if item.source.startswith("note:"):
-        return "(team notes)"
-    who = f"@{item.author}" if item.author else "a comment"
-    return f"([{who}]({item.url}))" if item.url else f"({who})"
-
-
-def _quoted(found: list[tuple[str, _Text]]) -> tuple[list[str], list[str]]:
-    return [f"{s} {_cite(i)}" for s, i in found], sorted({i.source for _, i in found})
+    role: str = ""
 
 
 class _Builder:
     def __init__(self, ctx: IssueContext) -> None:
         self.ctx = ctx
-        self.inputs = _inputs(ctx)
+        self.urls = {f"comment:{c.id}": c.url for c in ctx.comments}
+        self.urls["issue"] = ctx.url
+        self.speakers = [("issue", ctx.author, "reporter", ctx.body)]
+        self.speakers += [(f"comment:{c.id}", c.author, c.role, c.body) for c in ctx.comments]
+        self.cited: set[str] = set()  # the input ids the current section quotes
+        self.quotes_issue = False  # the template has a section for the issue itself
 
-    # Each builder returns content or None (meaning: fall back to a TODO for the human).
-    def context(self, section: Section) -> SectionContent | None:
+    # -- citing ----------------------------------------------------------------------------------------
+    def cite(self, said: _Said | Fact) -> str:
+        """`` — @name (maintainer), [comment](url)``: who said it, and the link to where."""
+        self.cited.add(said.source)
+        who = f"@{said.author}" if said.author else ("the issue" if said.source == "issue" else "a comment")
+        if said.role == MAINTAINER:
+            who += " (maintainer)"
+        url = self.urls.get(said.source, "")
+        where = "issue" if said.source == "issue" else "comment"
+        return f" — {who}, [{where}]({url})" if url else f" — {who}"
+
+    def quote(self, said: _Said | Fact, limit: int = _QUOTE) -> str:
+        return clip(said.text, limit) + self.cite(said)
+
+    def facts(self, *kinds: str, status: str = "") -> list[Fact]:
+        return [f for f in self.ctx.facts if f.kind in kinds and (not status or f.status == status)]
+
+    def sentences(self, pattern: re.Pattern[str], limit: int, *, comments_only: bool = False) -> list[_Said]:
+        found: list[_Said] = []
+        for source, author, role, text in self.speakers:
+            if comments_only and source == "issue":
+                continue
+            for sentence in prose_sentences(text):
+                if pattern.search(sentence) and not sentence.endswith("?") and len(sentence) > 30:
+                    found.append(_Said(sentence, source, author, role))
+                    if len(found) >= limit:
+                        return found
+        return found
+
+    def todo(self, what: str, evidence: Iterable[str] = ()) -> SectionContent:
+        """A TODO for the human, followed by the evidence that bears on it."""
+        items = list(evidence)
+        text = f"{TODO}: {what}" + ("\n\nFrom the thread:" if items else "")
+        return SectionContent(text=text, items=items)
+
+    def notes(self) -> list[str]:
+        return [f"{clip(n.text, 600)} — the team's notes" for n in self.ctx.notes if n.text.strip()]
+
+    # -- sections ---------------------------------------------------------------------------------------
+    def context(self, section: Section) -> SectionContent:
         ctx = self.ctx
         what = "pull request" if ctx.kind == "pull_request" else "issue"
-        facts = [
-            f"This design responds to the {what} [{ctx.reference}]({ctx.url})"
-            if ctx.url
-            else f"This design responds to {what} '{ctx.title}'"
-        ]
-        if ctx.state:
-            facts.append(f"state: {ctx.state}")
-        if ctx.labels:
-            facts.append("labels: " + ", ".join(f"`{label}`" for label in ctx.labels))
+        ref = f"[{ctx.reference}]({ctx.url})" if ctx.url else f"'{ctx.title}'"
+        facts = [f"This design responds to the {what} {ref}"]
         if ctx.author:
             facts.append(
                 f"opened by @{ctx.author}" + (f" on {ctx.created_at[:10]}" if ctx.created_at else "")
             )
-        text = "; ".join(facts) + "."
-        first = next((p for p in _paragraphs(ctx.body) if len(p) > 40), "")
-        if first:
-            text += f"\n\n> {_clip(first)}"
-        notes = [n.text for n in ctx.notes]
-        if notes:
-            text += "\n\nTeam notes: " + _clip(" ".join(notes))
+        if ctx.state:
+            facts.append(f"{ctx.state}" + (f" as {ctx.state_reason}" if ctx.state_reason else ""))
+        if ctx.labels:
+            facts.append("labels " + ", ".join(f"`{label}`" for label in ctx.labels))
+        text = ", ".join(facts) + "."
+        first = _lead(_paragraphs(ctx.body), 500)
+        if first and not self.quotes_issue:  # else the issue's own section quotes it
+            text += "\n\n" + "\n>\n".join(f"> {p}" for p in first) + self.cite(_Said("", "issue", ctx.author))
+        for note in self.notes():
+            text += f"\n\n> {note}"
         return SectionContent(
             text=text + f"\n\n{TODO}: describe the current system in your own words.", sources=["issue"]
         )
 
-    def issue(self, section: Section) -> SectionContent | None:
+    def issue(self, section: Section) -> SectionContent:
         ctx = self.ctx
-        body = ctx.body.strip() or f"{TODO}: the issue has no description; state the problem."
-        parts = [f"**{ctx.title}**", body]
-        if ctx.comments:
-            lines = [
-                f"- @{c.author or 'unknown'}"
-                + (f" ([comment]({c.url}))" if c.url else "")
-                + f": {_clip(c.body, 240)}"
-                for c in ctx.comments
-                if c.body.strip()
-            ]
-            if lines:
-                parts.append("**Discussion:**\n\n" + "\n".join(lines))
-        if ctx.omitted_comments:
-            parts.append(f"[{ctx.omitted_comments} comments omitted from this draft's input]")
-        sources = ["issue", *(f"comment:{c.id}" for c in ctx.comments)]
-        return SectionContent(text="\n\n".join(parts), sources=sources)
-
-    def root_cause(self, section: Section) -> SectionContent | None:
-        found = _matching(self.inputs, ("because", "root cause", "caused by", "due to", "race", "the reason"))
-        if not found:
-            return None
-        items, sources = _quoted(found)
-        return SectionContent(
-            text=f"What the thread says about the cause ({TODO}: confirm):", items=items, sources=sources
-        )
-
-    def goals(self, section: Section) -> SectionContent | None:
+        parts: list[str] = []
+        quoted = _lead(_paragraphs(ctx.body), 1500)
+        if quoted:
+            parts.append("\n>\n".join(f"> {p}" for p in quoted) + self.cite(_Said("", "issue", ctx.author)))
         items: list[str] = []
-        sources: set[str] = set()
-        for item in self.inputs:
-            for para in _paragraphs(item.text):
-                if _TASK.match(para):
-                    items.append(_TASK.sub("", para))
-                    sources.add(item.source)
-        if not items:
-            found = _matching(
-                self.inputs, ("should ", "must ", "needs to", "want to", "would like", "goal"), 4
+        for label, kinds in (("Error", ("error",)), ("Expected", ("expected",)), ("Actual", ("actual",))):
+            items += [f"**{label}:** {self.quote(f, 260)}" for f in self.facts(*kinds)]
+        steps = self.facts("repro")
+        if steps:
+            items.append(
+                "**To reproduce:** " + "; ".join(clip(f.text, 120) for f in steps[:8]) + self.cite(steps[0])
             )
-            items, quoted_sources = _quoted(found)
-            sources.update(quoted_sources)
-        if not items:
-            return None
-        return SectionContent(items=[*items[:8], f"{TODO}: confirm these goals"], sources=sorted(sources))
+        if items:
+            parts.append("\n".join(f"- {item}" for item in items))
+        link = f"[the full report]({ctx.url})" if ctx.url else "the full report"
+        parts.append(f"{TODO}: state the problem in your own words; {link} has the details.")
+        return SectionContent(text="\n\n".join(parts), sources=["issue"])
 
-    def non_goals(self, section: Section) -> SectionContent | None:
-        words = (
-            "out of scope",
-            "won't",
-            "will not",
-            "not going to",
-            "non-goal",
-            "not planned",
-            "not in scope",
-        )
-        found = _matching(self.inputs, words, 5)
-        if not found:
-            return None
-        items, sources = _quoted(found)
-        return SectionContent(items=items, sources=sources)
-
-    def approach(self, section: Section) -> SectionContent | None:
-        notes = [n.text.strip() for n in self.ctx.notes if n.text.strip()]
-        words = (
-            "propose",
-            "suggest",
-            "we could",
-            "we should",
-            "instead",
-            "option",
-            "fix",
-            "approach",
-            "plan",
-        )
-        found = _matching(self.inputs, words, 6)
-        if not notes and not found:
-            return None
-        items, sources = _quoted(found)
-        text = ("Team notes: " + _clip(" ".join(notes), 800) + "\n\n") if notes else ""
-        text += "Ideas raised in the thread:" if items else ""
-        sources = sorted({*sources, *(f"note:{i + 1}" for i in range(len(notes)))})
+    def components_text(self, section: Section) -> SectionContent:
         return SectionContent(
-            text=(text + f"\n\n{TODO}: state the chosen approach.").strip(), items=items, sources=sources
+            text=f"{TODO}: confirm the change to each component below (named in the thread), and add the "
+            "ones it does not name."
         )
 
-    def risks(self, section: Section) -> SectionContent | None:
-        words = ("risk", "break", "regress", "compat", "danger", "concern", "downside", "overhead", "slower")
-        found = _matching(self.inputs, words, 6)
+    def rollback(self, section: Section) -> SectionContent:
+        evidence = [f"Workaround: {self.quote(f)}" for f in self.facts("workaround")[:3]]
+        return self.todo(
+            "say how to revert if things go wrong: what would trigger it, and the steps.", evidence
+        )
+
+    def root_cause(self, section: Section) -> SectionContent:
+        found = self.sentences(_CAUSE, 5)
+        return self.todo(
+            "explain why it happens, and confirm or correct the cause the thread gives.",
+            [self.quote(s) for s in found],
+        )
+
+    def goals(self, section: Section) -> SectionContent:
+        agreed = [
+            f
+            for f in self.facts("decision", status="agreed")
+            if f.role == MAINTAINER or not self.ctx.roles_known
+        ]
+        proposals = self.facts("proposal")
+        evidence = [f"Agreed: {self.quote(f)}" for f in agreed]
+        evidence += [f"Proposed, not agreed: {self.quote(f)}" for f in proposals[:5]]
+        evidence += [f"From the team's notes: {note}" for note in self.notes()]
+        return self.todo("state the goals that were agreed, each with a check that shows it met.", evidence)
+
+    def non_goals(self, section: Section) -> SectionContent:
+        found = self.facts("decision", status="declined") + self.facts("decision", status="deferred")
         if not found:
-            return None
-        items, sources = _quoted(found)
+            return self.todo("say what this design explicitly does not do.")
+        items = [f"{'Declined' if f.status == 'declined' else 'Deferred'}: {self.quote(f)}" for f in found]
+        return SectionContent(items=items, sources=sorted({f.source for f in found}))
+
+    def approach(self, section: Section) -> SectionContent:
+        evidence = [f"From the team's notes: {note}" for note in self.notes()]
+        evidence += [f"Agreed: {self.quote(f)}" for f in self.facts("decision", status="agreed")]
+        evidence += [f"Proposed: {self.quote(f)}" for f in self.facts("proposal")[:6]]
+        evidence += [f"Workaround, not the fix: {self.quote(f)}" for f in self.facts("workaround")[:4]]
+        return self.todo("state the chosen approach: what changes, and how.", evidence)
+
+    def risks(self, section: Section) -> SectionContent:
+        found = self.sentences(_RISK, 6, comments_only=True)
+        if not found:
+            return self.todo("name what could go wrong, and how each risk is mitigated.")
+        items = [f"**Risk:** {self.quote(s)}\n- **Mitigation:** {TODO}" for s in found]
         return SectionContent(
-            items=[f"**Risk:** {item}\n**Mitigation:** {TODO}" for item in items], sources=sources
+            text=f"{TODO}: confirm these risks from the thread and add your own.",
+            items=items,
+            sources=sorted({s.source for s in found}),
         )
 
-    def questions(self, section: Section) -> SectionContent | None:
-        found = [(s, i) for s, i in _matching(self.inputs, ("?",), 6) if s.endswith("?")]
-        if not found:
-            return None
-        items, sources = _quoted(found)
-        return SectionContent(items=items, sources=sources)
+    def phasing(self, section: Section) -> SectionContent:
+        planned = [f for f in self.facts("decision", status="agreed") if _WHEN.search(f.text)]
+        evidence = [f"Agreed: {self.quote(f)}" for f in planned]
+        evidence += [f"Deferred: {self.quote(f)}" for f in self.facts("decision", status="deferred")]
+        return self.todo("order the work in phases.", evidence)
 
-    def alternatives(self, section: Section) -> SectionContent | None:
-        found = _matching(
-            self.inputs, ("alternative", "instead", "another option", "or we could", "workaround"), 5
-        )
-        if not found:
-            return None
-        items, sources = _quoted(found)
-        return SectionContent(items=items, sources=sources)
+    def alternatives(self, section: Section) -> SectionContent:
+        evidence = [f"Declined: {self.quote(f)}" for f in self.facts("decision", status="declined")]
+        evidence += [f"Proposed: {self.quote(f)}" for f in self.facts("proposal")[:6]]
+        evidence += [f"Workaround: {self.quote(f)}" for f in self.facts("workaround")[:4]]
+        return self.todo("say which alternatives were weighed and why they were not chosen.", evidence)
 
-    def references(self, section: Section) -> SectionContent | None:
+    def questions(self, section: Section) -> SectionContent:
+        asked = [
+            _Said(s, source, author, role)
+            for source, author, role, text in self.speakers[1:]
+            for s in prose_sentences(text)
+            if s.endswith("?") and len(s) > 25
+        ][:6]
+        evidence = [f"Asked: {self.quote(s)}" for s in asked]
+        evidence += [f"Deferred: {self.quote(f)}" for f in self.facts("decision", status="deferred")]
+        return self.todo("list the questions this design leaves open.", evidence)
+
+    def references(self, section: Section) -> SectionContent:
         ctx = self.ctx
-        items = [f"[{ctx.reference}]({ctx.url})"] if ctx.url else []
-        items.extend(f"<{link}>" if link.startswith("http") else f"`{link}`" for link in ctx.links)
-        items.extend(f"[Comment by @{c.author}]({c.url})" for c in ctx.comments if c.url)
+        items = [f"[{ctx.reference}]({ctx.url}) (this issue)"] if ctx.url else []
+        seen = {ctx.url.rstrip("/")}
+        for _, _, _, raw in self.speakers:
+            text = _NOT_PROSE.sub(" ", raw)  # links in logs and code are not references
+            for url in _URL.findall(text):
+                if url.rstrip("/") not in seen:
+                    seen.add(url.rstrip("/"))
+                    items.append(f"<{url}>")
+            for ref in _REF.findall(_URL.sub(" ", text)):
+                if ref not in seen:
+                    seen.add(ref)
+                    items.append(f"`{ref}`")
+        for link in ctx.links:
+            if link.rstrip("/") not in seen:
+                seen.add(link.rstrip("/"))
+                items.append(f"<{link}>")
         if not items:
-            return None
-        return SectionContent(items=items[:30], sources=["issue"])
+            return self.todo("list the code, documents and issues this design relies on.")
+        return SectionContent(items=items[:40], sources=["issue"])
 
-    def status(self, section: Section) -> SectionContent | None:
+    def status(self, section: Section) -> SectionContent:
         return SectionContent(text=f"Proposed (drafted from {self.ctx.reference}).", sources=["issue"])
 
+    def api(self, section: Section) -> SectionContent:
+        evidence = [
+            f"Proposed: {self.quote(f)}" for f in self.facts("proposal") if "`" in f.text or "(" in f.text
+        ]
+        return self.todo("list the API changes, or say why there are none.", evidence[:5])
+
+    # -- tables and blocks ----------------------------------------------------------------------------
     def table(self, section: Section, content: SectionContent) -> None:
         columns = section.tables[0].columns
-        idents: list[str] = []
-        for item in self.inputs:
-            for match in _IDENT.finditer(item.text):
-                if match.group(1) not in idents:
-                    idents.append(match.group(1))
-        rows = [[f"`{name}`", TODO, "Mentioned in the issue thread"] for name in idents[:6]]
-        content.rows = [row[: len(columns)] + [TODO] * (len(columns) - len(row)) for row in rows] or [
-            [TODO] * len(columns)
-        ]
+        rows = [_fit(row, len(columns)) for row in self.components()]
+        content.rows = rows or [[TODO] * len(columns)]
+        if not rows:
+            content.text = f"{TODO}: list the components that change; the thread names none as changing."
+
+    def components(self) -> list[list[str]]:
+        """Files, modules, packages and classes that someone said would change: one row each."""
+        rows: list[list[str]] = []
+        seen: set[str] = set()
+        for source, author, role, text in self.speakers:
+            for sentence in (s for p in prose_paragraphs(text) for s in sentences(" ".join(p.split()))):
+                if not _CHANGE.search(sentence):
+                    continue
+                for name in (_component(m) for m in _CODE.findall(sentence)):
+                    if name and name not in seen and len(rows) < 8:
+                        seen.add(name)
+                        kind = (
+                            "New"
+                            if _NEW.search(sentence)
+                            else "Remove"
+                            if _GONE.search(sentence)
+                            else "Modify"
+                        )
+                        rows.append(
+                            [f"`{name}`", kind, self.quote(_Said(sentence, source, author, role), 200)]
+                        )
+        return rows
 
     def blocks(self, section: Section, content: SectionContent) -> None:
-        code = [tok for tok in mdparse.parse(self.ctx.body) if tok.type == "fence"]
-        blocks: list[str] = []
-        for spec in section.fences:
-            same = next((t for t in code if spec.info and t.info.strip().lower() == spec.info.lower()), None)
-            if same is not None:
-                code.remove(same)
-                blocks.append(same.content)
-            else:
-                what = spec.label or section.title
-                blocks.append(
-                    f"{TODO}: {what.lower()}" if spec.info != "json" else '{"TODO": "define this payload"}'
-                )
-        content.blocks = blocks
+        content.blocks = [
+            f"{TODO}: {(spec.label or section.title).lower()}"
+            if spec.info != "json"
+            else '{"TODO": "define this payload"}'
+            for spec in section.fences
+        ]
 
 
-_KINDS: list[tuple[tuple[str, ...], Callable[[_Builder, Section], SectionContent | None]]] = [
+def _fit(row: list[str], width: int) -> list[str]:
+    return row[:width] + [TODO] * (width - len(row))
+
+
+_CLASS = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+$")  # CamelCase, two parts at least
+
+
+def _component(code: str) -> str | None:
+    """The component a code span names, or None for constants, exceptions and plain words.
+
+    ``src/pool.go`` and ``@scope/pkg`` stay; ``PoolEntry.recycle()`` is ``PoolEntry``;
+    ``STATE_IN_USE``, ``SQLException``, ``Running`` and ``namespace/name`` are not components.
+    """
+    code = code.strip()
+    if re.fullmatch(r"(?:[\w.-]+/)+[\w-]+\.[A-Za-z0-9]{1,6}", code) or re.fullmatch(
+        r"@[\w.-]+/[\w.-]+", code
+    ):
+        return code
+    head = re.split(r"[.(#:]", code, maxsplit=1)[0]
+    if _CLASS.match(head) and not head.endswith(("Exception", "Error")):
+        return head
+    return None
+
+
+def _lead(paragraphs: list[str], budget: int) -> list[str]:
+    """The first paragraphs of a body, up to about ``budget`` characters, the last one clipped."""
+    taken: list[str] = []
+    for index, paragraph in enumerate(paragraphs):
+        if budget <= 80:
+            break
+        if index and paragraph.endswith(":"):
+            continue  # it introduces a log or a list that is not quoted here
+        taken.append(clip(paragraph, min(budget, 700)))
+        budget -= len(taken[-1])
+    return taken
+
+
+def _paragraphs(text: str) -> list[str]:
+    """The body's own paragraphs as plain text (no code, no quotes), joined back from sentences."""
+    from drafter import mdparse
+
+    found: list[str] = []
+    for token, inline in mdparse.paragraphs(mdparse.parse(text)):
+        plain = mdparse.plain_text(inline).strip()
+        if plain and token.level == 0:
+            found.append(" ".join(plain.split()))
+    return found
+
+
+_KINDS: list[tuple[tuple[str, ...], Callable[[_Builder, Section], SectionContent]]] = [
     (("root cause",), _Builder.root_cause),
     (("non goal", "out of scope"), _Builder.non_goals),
     (("goal",), _Builder.goals),
     (("context", "background", "summary", "motivation"), _Builder.context),
     (("the issue", "problem"), _Builder.issue),
-    (("approach", "proposal", "decision", "guide level", "solution"), _Builder.approach),
+    (("api",), _Builder.api),
+    (("approach", "proposal", "decision", "guide level", "reference level", "solution"), _Builder.approach),
+    (("phas", "implementation", "future"), _Builder.phasing),
+    (("component",), _Builder.components_text),
     (("risk", "drawback", "consequence"), _Builder.risks),
+    (("rollback", "roll back", "revert"), _Builder.rollback),
     (("alternative", "rationale"), _Builder.alternatives),
     (("unresolved", "open question"), _Builder.questions),
     (("reference", "prior art", "links"), _Builder.references),
@@ -294,16 +374,14 @@ _KINDS: list[tuple[tuple[str, ...], Callable[[_Builder, Section], SectionContent
 def draft_offline(outline: Outline, ctx: IssueContext) -> dict[str, SectionContent]:
     """Draft every section of ``outline`` from ``ctx`` without a model."""
     builder = _Builder(ctx)
+    builder.quotes_issue = any("the issue" in s.key or "problem" in s.key for s in drafted_sections(outline))
     contents: dict[str, SectionContent] = {}
     for section in drafted_sections(outline):
         key = section.key
         build = next((fn for words, fn in _KINDS if any(w in key for w in words)), None)
-        content = build(builder, section) if build else None
-        if content is None:
-            if not section.required:
-                content = SectionContent(text="Not applicable.")
-            else:
-                content = todo_content(section, "the offline drafter found nothing for it in the issue")
+        builder.cited = set()
+        content = build(builder, section) if build else todo_content(section)
+        content.sources = sorted(builder.cited | set(content.sources))
         if section.tables:
             builder.table(section, content)
         if section.fences:

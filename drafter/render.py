@@ -128,6 +128,43 @@ def fence(body: str, info: str = "") -> str:
     return f"{marker}{info}\n{body.rstrip()}\n{marker}"
 
 
+MAX_BLOCK_LINES = 40
+_FOLD_NOTE = "[… {n} lines folded: the full text is in the issue thread …]"
+
+
+def fold_lines(lines: list[str], limit: int = MAX_BLOCK_LINES) -> list[str]:
+    """``lines`` cut to ``limit``: the head and the tail, with a note of what was folded between.
+
+    A 14 KB goroutine dump or a 2,000-line log makes a draft nobody reads; its start and end say
+    what it is, and the thread the draft links to has the rest.
+    """
+    if len(lines) <= limit:
+        return lines
+    head = (limit - 1) * 2 // 3
+    tail = limit - 1 - head
+    return [*lines[:head], _FOLD_NOTE.format(n=len(lines) - head - tail), *lines[len(lines) - tail :]]
+
+
+def fold_long_blocks(text: str, limit: int = MAX_BLOCK_LINES) -> str:
+    """``text`` with every fenced or indented code block longer than ``limit`` lines folded."""
+    if text.count("\n") < limit:
+        return text
+    lines = text.split("\n")
+    blocks = [t for t in mdparse.parse(text) if t.type in ("fence", "code_block") and t.map]
+    for token in reversed(blocks):
+        start, end = token.map  # type: ignore[misc]
+        if token.type == "fence":  # the fence lines themselves stay
+            start, end = start + 1, (end - 1 if end - 1 > start and end <= len(lines) else end)
+        if end - start > limit:
+            inner = lines[start:end]
+            indent = inner[0][: len(inner[0]) - len(inner[0].lstrip())]  # inside a list item, say
+            lines[start:end] = [
+                line if i != (limit - 1) * 2 // 3 else indent + line
+                for i, line in enumerate(fold_lines(inner, limit))
+            ]
+    return "\n".join(lines)
+
+
 def _cell(text: str) -> str:
     return " ".join(safe_markdown(text).split()).replace("|", "\\|") or TODO
 
@@ -141,13 +178,14 @@ def section_body(section: Section, content: SectionContent) -> str:
     """The markdown of one section's own body, in the shape its template section asks for."""
     parts: list[str] = []
     if content.text.strip():
-        parts.append(safe_markdown(content.text))
+        parts.append(fold_long_blocks(safe_markdown(content.text)))
     if content.items:
-        parts.append("\n".join(f"- {_item(i)}" for i in content.items if i.strip()))
+        parts.append(fold_long_blocks("\n".join(f"- {_item(i)}" for i in content.items if i.strip())))
     for index, spec in enumerate(section.fences):
         block = content.blocks[index] if index < len(content.blocks) else f"{TODO}: {spec.label or 'block'}"
         label = f"**{spec.label}:**\n" if spec.label else ""
-        parts.append(label + fence(block.replace("\r", ""), spec.info))
+        code = "\n".join(fold_lines(block.replace("\r", "").rstrip("\n").split("\n")))
+        parts.append(label + fence(code, spec.info))
     for table in section.tables[:1]:
         header = "| " + " | ".join(table.columns) + " |"
         rule = "|" + "|".join("-" * (len(c) + 2) for c in table.columns) + "|"

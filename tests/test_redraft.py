@@ -83,7 +83,11 @@ def test_unedited_section_is_regenerated_and_human_edits_elsewhere_survive(
 ) -> None:
     path, _ = drafted
     text = path.read_text(encoding="utf-8")
-    edited = text.replace("TODO(drafter): state the chosen approach.", "We batch the cursor.  \r\nTrailing  ")
+    edited = text.replace(
+        "TODO(drafter): state the chosen approach: what changes, and how.",
+        "We batch the cursor.  \r\nTrailing  ",
+    )
+    assert edited != text
     path.write_bytes(edited.encode("utf-8"))
     result = cli("redraft", path, "--section", "Goals", "--model", "offline")
     assert result.exit_code == 0, result.stderr
@@ -102,8 +106,7 @@ def test_edited_target_section_yields_conflict_markers_and_exit_1(drafted: tuple
     path, _ = drafted
     text = path.read_text(encoding="utf-8")
     goals = regions(text)[GOALS]
-    mine = goals.replace("- TODO(drafter): confirm these goals", "- Exports must be resumable (human)")
-    assert mine != goals
+    mine = goals + "\n- Exports must be resumable (human)"  # where the new draft adds its line too
     path.write_text(text.replace(goals, mine), encoding="utf-8")
     before = path.read_text(encoding="utf-8")
     result = cli("redraft", path, "--section", "2.1", "--model", "offline")

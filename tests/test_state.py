@@ -71,7 +71,9 @@ def test_the_state_records_the_source_from_the_repository_root(repo: Path) -> No
 def test_without_the_state_file_status_says_so_and_redraft_merges_two_ways(repo: Path) -> None:
     draft = _draft(repo)
     text = draft.read_text(encoding="utf-8")
-    draft.write_text(text.replace("TODO(drafter): confirm these goals", "Our own goal."), encoding="utf-8")
+    goal_todo = "TODO(drafter): state the goals that were agreed, each with a check that shows it met."
+    assert goal_todo in text
+    draft.write_text(text.replace(goal_todo, "Our own goal."), encoding="utf-8")
     state_path(draft).unlink()
 
     status = cli("status", draft, "--source", "issues/hikari.json")

@@ -200,6 +200,23 @@ def _blocks(tokens: list[Token], lines: list[str]) -> Iterator[_Block]:
                 yield _Block(text, raw, heading, quote > 0, lists > 0)
 
 
+def prose_paragraphs(text: str) -> list[str]:
+    """The markdown source of ``text``'s own paragraphs and list items, without quoted (``>``) text."""
+    return [b.raw for b in _blocks(mdparse.parse(text), text.split("\n")) if not b.quoted]
+
+
+def prose_sentences(text: str) -> list[str]:
+    """The sentences of ``text``'s own paragraphs: no code, no quoted (``>``) text, no headings.
+
+    What a person wrote in their own words; the offline drafter quotes from these.
+    """
+    found: list[str] = []
+    for block in _blocks(mdparse.parse(text), text.split("\n")):
+        if not block.quoted:
+            found.extend(s for _, s in _units(block))
+    return found
+
+
 def _speakers(ctx: IssueContext) -> list[_Speaker]:
     found = [_Speaker("issue", ctx.author, author_role(ctx), ctx.created_at[:10], ctx.body)]
     found.extend(
@@ -378,6 +395,7 @@ def _read_block(out: _Collector, block: _Block, who: _Speaker, roles_known: bool
     for unit, kept in _units(block):
         kind = _classify(unit, block, who, roles_known, section, intro)
         is_intro = unit.rstrip().endswith(":") and len(unit) < 80  # "A few ways around it:"
+        kept = _TASK.sub("", kept)
         if kind and not is_intro:
             status = _decision_status(unit) if kind == "decision" else ""
             out.add(kind, kept, who, status)
@@ -388,8 +406,15 @@ def _read_block(out: _Collector, block: _Block, who: _Speaker, roles_known: bool
     return kind if ends_with_colon and kind in ("workaround", "proposal", "repro") else ""
 
 
+_TASK = re.compile(r"^\[[ xX]\]\s+")
+# Issue-template checkboxes ("- [x] I searched the existing issues") attest, they do not propose.
+_ATTESTS = re.compile(r"^I(?:'ve|'m| have| am| agree| checked| searched| read| confirm)\b")
+
+
 def _classify(unit: str, block: _Block, who: _Speaker, roles_known: bool, section: str, intro: str) -> str:
     """The kind of one sentence or short list item, or ``""``: precision over recall."""
+    if block.in_list and _TASK.match(unit):
+        return "" if _ATTESTS.match(_TASK.sub("", unit)) else "proposal"  # a task list item
     if unit.rstrip().endswith("?"):
         return "proposal" if _PROPOSAL.search(unit) else ""  # a question decides nothing
     if _WORKAROUND.search(unit):
