@@ -28,8 +28,8 @@ from drafter.sources.facts import clip, prose_paragraphs, prose_sentences, sente
 _QUOTE = 300
 # Sentences that explain why something happens (for the root cause), and that name a danger.
 _CAUSE = re.compile(
-    r"\b(?:because|the (?:root )?cause|caused by|is due to|due to|the reason|which (?:gives|means|leads)|"
-    r"comes from|follows from|this is why|that's why|as a result)\b",
+    r"\b(?:because|the (?:root )?cause|caused by|is due to|due to|the reason|which gives|this is why|"
+    r"that's why|follows from|comes from)\b",
     re.IGNORECASE,
 )
 _RISK = re.compile(
@@ -46,6 +46,10 @@ _NEW = re.compile(r"\b(?:add|adds|added|introduce|create|new)\b", re.IGNORECASE)
 _GONE = re.compile(r"\b(?:remove|drop|drops|delete|deprecate)\b", re.IGNORECASE)
 _CODE = re.compile(r"`([^`\n]{2,80})`")
 _NOT_PROSE = re.compile(r"(`{3,}|~{3,}).*?(?:\1|$)|`[^`\n]*`", re.DOTALL)
+_API = re.compile(
+    r"\b(?:add|adds|adding|introduce|new)\b.*\b(?:options?|flags?|functions?|methods?|endpoints?|apis?|parameters?)\b",
+    re.IGNORECASE,
+)
 _WHEN = re.compile(r"\b(?:release|version|milestone|\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`|]+[^\s<>()\[\]\"'`|.,;:!?]")
 _REF = re.compile(r"(?<![\w/&#.-])((?:[\w.-]{1,100}/[\w.-]{1,100})?#[1-9]\d{0,7})\b")
@@ -70,6 +74,13 @@ class _Builder:
         self.speakers += [(f"comment:{c.id}", c.author, c.role, c.body) for c in ctx.comments]
         self.cited: set[str] = set()  # the input ids the current section quotes
         self.quotes_issue = False  # the template has a section for the issue itself
+        # Task-list items ("- [ ] exports finish within 10 minutes"): the thread's own checklist.
+        self.tasks = {
+            clip(re.sub(r"^\s*[-*+]\s+\[[ xX]\]\s+", "", line), 240)
+            for _, _, _, text in self.speakers
+            for line in text.split("\n")
+            if re.match(r"^\s*[-*+]\s+\[[ xX]\]\s+", line)
+        }
 
     # -- citing ----------------------------------------------------------------------------------------
     def cite(self, said: _Said | Fact) -> str:
@@ -99,6 +110,13 @@ class _Builder:
                     if len(found) >= limit:
                         return found
         return found
+
+    def decided(self, sentence: str) -> bool:
+        """Whether ``sentence`` is (part of) a decision: a decision belongs in goals, non-goals or
+        phasing, not among risks or causes."""
+        return any(
+            sentence in f.text or f.text.split(": ", 1)[-1] in sentence for f in self.facts("decision")
+        )
 
     def todo(self, what: str, evidence: Iterable[str] = ()) -> SectionContent:
         """A TODO for the human, followed by the evidence that bears on it."""
@@ -160,27 +178,26 @@ class _Builder:
         )
 
     def rollback(self, section: Section) -> SectionContent:
-        evidence = [f"Workaround: {self.quote(f)}" for f in self.facts("workaround")[:3]]
-        return self.todo(
-            "say how to revert if things go wrong: what would trigger it, and the steps.", evidence
-        )
+        return self.todo("say how to revert if things go wrong: what would trigger it, and the steps.")
 
     def root_cause(self, section: Section) -> SectionContent:
-        found = self.sentences(_CAUSE, 5)
+        found = [s for s in self.sentences(_CAUSE, 8) if not self.decided(s.text)][:5]
         return self.todo(
             "explain why it happens, and confirm or correct the cause the thread gives.",
             [self.quote(s) for s in found],
         )
 
     def goals(self, section: Section) -> SectionContent:
+        # What a maintainer agreed to (not when it ships: that is phasing), the task list a thread
+        # keeps, and the team's notes. A proposal nobody agreed to is not a goal, even as evidence.
         agreed = [
             f
             for f in self.facts("decision", status="agreed")
-            if f.role == MAINTAINER or not self.ctx.roles_known
+            if (f.role == MAINTAINER or not self.ctx.roles_known) and not _WHEN.search(f.text)
         ]
-        proposals = self.facts("proposal")
+        tasks = [f for f in self.facts("proposal") if f.text in self.tasks]
         evidence = [f"Agreed: {self.quote(f)}" for f in agreed]
-        evidence += [f"Proposed, not agreed: {self.quote(f)}" for f in proposals[:5]]
+        evidence += [f"Asked for, not agreed: {self.quote(f)}" for f in tasks]
         evidence += [f"From the team's notes: {note}" for note in self.notes()]
         return self.todo("state the goals that were agreed, each with a check that shows it met.", evidence)
 
@@ -199,7 +216,7 @@ class _Builder:
         return self.todo("state the chosen approach: what changes, and how.", evidence)
 
     def risks(self, section: Section) -> SectionContent:
-        found = self.sentences(_RISK, 6, comments_only=True)
+        found = [s for s in self.sentences(_RISK, 9, comments_only=True) if not self.decided(s.text)][:6]
         if not found:
             return self.todo("name what could go wrong, and how each risk is mitigated.")
         items = [f"**Risk:** {self.quote(s)}\n- **Mitigation:** {TODO}" for s in found]
@@ -258,9 +275,7 @@ class _Builder:
         return SectionContent(text=f"Proposed (drafted from {self.ctx.reference}).", sources=["issue"])
 
     def api(self, section: Section) -> SectionContent:
-        evidence = [
-            f"Proposed: {self.quote(f)}" for f in self.facts("proposal") if "`" in f.text or "(" in f.text
-        ]
+        evidence = [f"Proposed: {self.quote(f)}" for f in self.facts("proposal") if _API.search(f.text)]
         return self.todo("list the API changes, or say why there are none.", evidence[:5])
 
     # -- tables and blocks ----------------------------------------------------------------------------
@@ -272,26 +287,34 @@ class _Builder:
             content.text = f"{TODO}: list the components that change; the thread names none as changing."
 
     def components(self) -> list[list[str]]:
-        """Files, modules, packages and classes that someone said would change: one row each."""
+        """Files, modules, packages and classes that someone said would change: one row each.
+
+        When a maintainer agreed to a change, only the paragraphs that hold such an agreement are
+        read: the thread's other options name components that the chosen fix leaves alone.
+        """
+        agreed = [f for f in self.facts("decision", status="agreed") if f.role == MAINTAINER]
+        candidates: list[tuple[_Said, bool]] = []
+        for source, author, role, text in self.speakers:
+            for paragraph in prose_paragraphs(text):
+                flat = " ".join(paragraph.split())
+                chosen = any(
+                    f.source == source and f.text.split(": ", 1)[-1][:60] in _plain(flat) for f in agreed
+                )
+                candidates += [(_Said(s, source, author, role), chosen) for s in sentences(flat)]
+        if any(chosen for _, chosen in candidates):
+            candidates = [(said, True) for said, chosen in candidates if chosen]
         rows: list[list[str]] = []
         seen: set[str] = set()
-        for source, author, role, text in self.speakers:
-            for sentence in (s for p in prose_paragraphs(text) for s in sentences(" ".join(p.split()))):
-                if not _CHANGE.search(sentence):
-                    continue
-                for name in (_component(m) for m in _CODE.findall(sentence)):
-                    if name and name not in seen and len(rows) < 8:
-                        seen.add(name)
-                        kind = (
-                            "New"
-                            if _NEW.search(sentence)
-                            else "Remove"
-                            if _GONE.search(sentence)
-                            else "Modify"
-                        )
-                        rows.append(
-                            [f"`{name}`", kind, self.quote(_Said(sentence, source, author, role), 200)]
-                        )
+        for said, _ in candidates:
+            if not _CHANGE.search(said.text):
+                continue
+            for name in (_component(m) for m in _CODE.findall(said.text)):
+                if name and name not in seen and len(rows) < 8:
+                    seen.add(name)
+                    kind = (
+                        "New" if _NEW.search(said.text) else "Remove" if _GONE.search(said.text) else "Modify"
+                    )
+                    rows.append([f"`{name}`", kind, self.quote(said, 200)])
         return rows
 
     def blocks(self, section: Section, content: SectionContent) -> None:
@@ -301,6 +324,11 @@ class _Builder:
             else '{"TODO": "define this payload"}'
             for spec in section.fences
         ]
+
+
+def _plain(markdown: str) -> str:
+    """Markdown as the facts hold it: no emphasis or code marks."""
+    return re.sub(r"[`*_]", "", markdown)
 
 
 def _fit(row: list[str], width: int) -> list[str]:

@@ -1,0 +1,90 @@
+"""Does the offline drafter put what it quotes in the right section? Measured on a labelled set.
+
+``tests/fixtures/labels/placement.json`` labels 96 sentences and items of 13 corpus threads with the
+technical-design sections they belong in (or none). A *placement* is a labelled item that the
+offline draft quotes in a section. Precision is the share of placements in an acceptable section;
+recall is the share of items that belong somewhere and are placed in an acceptable section at least
+once. The drafter may leave an item out (recall is secondary) but must not misplace it.
+
+Run ``pytest tests/test_placement.py -s`` to see the figures and every misplacement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+from drafter.draft import section_id
+from drafter.outline import load_outline
+from drafter.pipeline import DraftOptions, draft
+from drafter.providers import resolve_model
+from drafter.regions import locate
+from drafter.sources import SourceSettings, load_source
+
+ROOT = Path(__file__).resolve().parent.parent
+LABELS = json.loads((ROOT / "tests" / "fixtures" / "labels" / "placement.json").read_text(encoding="utf-8"))
+MIN_PRECISION = 0.9
+# The technical-design template's sections, by the short names the labels use.
+NAMES = {
+    "problem-statement/context": "context",
+    "problem-statement/the-issue": "the-issue",
+    "problem-statement/root-cause-analysis": "root-cause",
+    "solution-overview/goals": "goals",
+    "solution-overview/non-goals": "non-goals",
+    "solution-overview/proposed-approach": "approach",
+    "technical-design/architecture-workflow-changes": "architecture",
+    "technical-design/component-changes": "components",
+    "technical-design/data-models-schemas": "data-models",
+    "technical-design/api-changes": "api",
+    "implementation-strategy/phasing": "phasing",
+    "implementation-strategy/risks-and-mitigations": "risks",
+    "implementation-strategy/rollback-strategy": "rollback",
+    "references": "references",
+}
+
+
+def _norm(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return " ".join(re.sub(r"[`*_>]|\\(?=[^\s])", "", text).lower().split())
+
+
+@cache
+def _sections(issue: str) -> dict[str, str]:
+    ctx = load_source(str(ROOT / "tests" / "fixtures" / "corpus" / f"{issue}.json"), SourceSettings())
+    outline = load_outline("technical-design")
+    text = draft(ctx, outline, DraftOptions(model=resolve_model("offline", {}))).text
+    regions = {sid: r for sid, r in locate(text, outline).regions.items() if sid in NAMES}
+    assert set(NAMES) == {section_id(r.section) for r in regions.values()}
+    return {NAMES[sid]: _norm(region.text) for sid, region in regions.items()}
+
+
+def measure() -> tuple[float, float, list[str]]:
+    placements = right = placed_well = belonging = 0
+    wrong: list[str] = []
+    for item in LABELS["items"]:
+        wanted = set(item["sections"])
+        needle = _norm(item["text"])[:80]
+        found = [name for name, body in _sections(item["issue"]).items() if needle in body]
+        placements += len(found)
+        right += sum(1 for name in found if name in wanted)
+        wrong += [f"{item['issue']}: '{item['text'][:60]}' in {name}, not {sorted(wanted)}" for name in found if name not in wanted]
+        if wanted:
+            belonging += 1
+            placed_well += any(name in wanted for name in found)
+    return right / max(placements, 1), placed_well / max(belonging, 1), wrong
+
+
+def test_the_labelled_set_is_big_enough() -> None:
+    items = LABELS["items"]
+    assert len(items) >= 80 and len({item["issue"] for item in items}) >= 12
+    assert all(set(item["sections"]) <= set(LABELS["sections"]) for item in items)
+
+
+def test_offline_placement_precision() -> None:
+    precision, recall, wrong = measure()
+    print(f"\noffline placement: precision {precision:.3f}, recall {recall:.3f}")
+    for line in wrong:
+        print("  misplaced:", line)
+    assert precision >= MIN_PRECISION, wrong
