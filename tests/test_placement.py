@@ -69,7 +69,11 @@ def measure() -> tuple[float, float, list[str]]:
         found = [name for name, body in _sections(item["issue"]).items() if needle in body]
         placements += len(found)
         right += sum(1 for name in found if name in wanted)
-        wrong += [f"{item['issue']}: '{item['text'][:60]}' in {name}, not {sorted(wanted)}" for name in found if name not in wanted]
+        wrong += [
+            f"{item['issue']}: '{item['text'][:60]}' in {name}, not {sorted(wanted)}"
+            for name in found
+            if name not in wanted
+        ]
         if wanted:
             belonging += 1
             placed_well += any(name in wanted for name in found)
