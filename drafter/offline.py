@@ -76,10 +76,10 @@ class _Builder:
         self.quotes_issue = False  # the template has a section for the issue itself
         # Task-list items ("- [ ] exports finish within 10 minutes"): the thread's own checklist.
         self.tasks = {
-            clip(re.sub(r"^\s*[-*+]\s+\[[ xX]\]\s+", "", line), 240)
+            clip(re.sub(r"^\s*[-*+]\s+\[ \]\s+", "", line), 240)
             for _, _, _, text in self.speakers
             for line in text.split("\n")
-            if re.match(r"^\s*[-*+]\s+\[[ xX]\]\s+", line)
+            if re.match(r"^\s*[-*+]\s+\[ \]\s+", line)
         }
 
     # -- citing ----------------------------------------------------------------------------------------
@@ -154,13 +154,14 @@ class _Builder:
     def issue(self, section: Section) -> SectionContent:
         ctx = self.ctx
         parts: list[str] = []
-        quoted = _lead(_paragraphs(ctx.body), 1500)
+        listed = {f.text for f in self.facts("expected", "actual", "repro")}  # listed below instead
+        quoted = _lead([p for p in _paragraphs(ctx.body) if clip(p, 240) not in listed], 1500)
         if quoted:
             parts.append("\n>\n".join(f"> {p}" for p in quoted) + self.cite(_Said("", "issue", ctx.author)))
         items: list[str] = []
         for label, kinds in (("Error", ("error",)), ("Expected", ("expected",)), ("Actual", ("actual",))):
             items += [f"**{label}:** {self.quote(f, 260)}" for f in self.facts(*kinds)]
-        steps = self.facts("repro")
+        steps = [f for f in self.facts("repro") if not _URL.fullmatch(f.text)]
         if steps:
             items.append(
                 "**To reproduce:** " + "; ".join(clip(f.text, 120) for f in steps[:8]) + self.cite(steps[0])
@@ -363,6 +364,8 @@ def _lead(paragraphs: list[str], budget: int) -> list[str]:
             break
         if index and paragraph.endswith(":"):
             continue  # it introduces a log or a list that is not quoted here
+        if len(paragraph) < 30 or _URL.fullmatch(paragraph):
+            continue  # a one-word answer to a template's question, or a bare link
         taken.append(clip(paragraph, min(budget, 700)))
         budget -= len(taken[-1])
     return taken

@@ -414,7 +414,10 @@ _ATTESTS = re.compile(r"^I(?:'ve|'m| have| am| agree| checked| searched| read| c
 def _classify(unit: str, block: _Block, who: _Speaker, roles_known: bool, section: str, intro: str) -> str:
     """The kind of one sentence or short list item, or ``""``: precision over recall."""
     if block.in_list and _TASK.match(unit):
-        return "" if _ATTESTS.match(_TASK.sub("", unit)) else "proposal"  # a task list item
+        # An open task is asked for; a ticked box is done, or an issue template's attestation
+        # ("[x] I searched the existing issues"): neither proposes anything.
+        open_task = unit.startswith("[ ]")
+        return "proposal" if open_task and not _ATTESTS.match(_TASK.sub("", unit)) else ""
     if unit.rstrip().endswith("?"):
         return "proposal" if _PROPOSAL.search(unit) else ""  # a question decides nothing
     if _WORKAROUND.search(unit):
