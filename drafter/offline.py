@@ -34,7 +34,8 @@ _CAUSE = re.compile(
 )
 _RISK = re.compile(
     r"\b(?:risk|break(?:s|ing)?|regress\w*|compat\w*|danger\w*|concern\w*|worr(?:y|ies)|downside|overhead|"
-    r"slower|race|measurable drop|would multiply|would pay|cost)\b",
+    r"slower|race|measurable drop|would multiply|would pay|cost|(?:get|gets|be|being) throttled|"
+    r"not convinced|may just|might not|cause trouble)\b",
     re.IGNORECASE,
 )
 _CHANGE = re.compile(
