@@ -365,7 +365,7 @@ def _lead(paragraphs: list[str], budget: int) -> list[str]:
             break
         if index and paragraph.endswith(":"):
             continue  # it introduces a log or a list that is not quoted here
-        if len(paragraph) < 30 or _URL.fullmatch(paragraph):
+        if index and (len(paragraph) < 30 or _URL.fullmatch(paragraph)):
             continue  # a one-word answer to a template's question, or a bare link
         taken.append(clip(paragraph, min(budget, 700)))
         budget -= len(taken[-1])

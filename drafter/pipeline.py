@@ -325,10 +325,9 @@ def record_source(source: str, draft: Path) -> str:
     """SOURCE as a draft's state records it: never an absolute path, never one that climbs out.
 
     A URL stays as it is; a local file is recorded relative to the root of the repository that
-    holds the draft (or, for a draft outside any repository, the one drafter runs in), or as its
-    bare file name when it lies outside that repository; standard input is recorded as "".
-    ``redraft``, ``review`` and ``status`` re-read the issue from it, so it resolves wherever the
-    repository is checked out.
+    holds the draft, or as its bare file name when it lies outside that repository (or the draft
+    is in none); standard input is recorded as "". ``redraft``, ``review`` and ``status`` re-read
+    the issue from it, so it resolves wherever the repository is checked out.
     """
     spec = source.strip()
     if spec == "-":
@@ -336,34 +335,41 @@ def record_source(source: str, draft: Path) -> str:
     local = Path(spec)
     if "://" in spec or not local.is_file():
         return spec
+    root = _draft_root(draft)
     resolved = local.resolve()
-    for root in _roots(draft):
-        if resolved.is_relative_to(root):
-            return resolved.relative_to(root).as_posix()
+    if root is not None and resolved.is_relative_to(root):
+        return resolved.relative_to(root).as_posix()
     return local.name
 
 
-def _roots(draft: Path) -> list[Path]:
-    """The repository roots a recorded SOURCE is relative to: the draft's, then the working one's."""
-    found = [
-        repository_root(draft.parent if draft.parent.exists() else Path.cwd()),
-        repository_root(Path.cwd()),
-    ]
-    return list(dict.fromkeys(root for root in found if root is not None))
+def _draft_root(draft: Path) -> Path | None:
+    folder = draft.parent
+    while not folder.exists() and folder != folder.parent:  # a draft not written yet
+        folder = folder.parent
+    return repository_root(folder)
 
 
 def recorded_source(spec: str, draft: Path) -> str:
     """The inverse of :func:`record_source`: a SOURCE usable from the current directory.
 
-    A relative path is looked up from the repository root, then (drafts written before the state
-    file) from the draft's folder, then as given.
+    A relative path is looked up from the draft's repository root, then (bare names, and drafts
+    written before the state file) from the draft's folder; never from the working directory,
+    where a file of the same name may be another issue. Not found, it is the path beside the
+    draft, and reading it fails with a message that names it (pass ``--source`` then).
     """
-    if not spec or "://" in spec or Path(spec).is_absolute():
+    if not spec or "://" in spec or Path(spec).is_absolute() or _is_tracker_ref(spec):
         return spec
-    for base in (*_roots(draft), draft.parent):
-        if (base / spec).is_file():
+    for base in (_draft_root(draft), draft.parent):
+        if base is not None and (base / spec).is_file():
             return str(base / spec)
-    return spec
+    return str(draft.parent / spec)
+
+
+def _is_tracker_ref(spec: str) -> bool:
+    """``OWNER/REPO#N``: a tracker reference, not a file path."""
+    import re
+
+    return re.fullmatch(r"[\w.-]+/[\w.-]+#\d+", spec) is not None
 
 
 def target_path(ctx: IssueContext, out: Path | None, out_dir: Path) -> Path:

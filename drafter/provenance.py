@@ -4,20 +4,21 @@ A reviewer opens the draft, so the draft carries only what must travel with its 
 comment at the end (well under 400 bytes) with the format version, the template, the ``inputs``
 hash and the ``generated`` hash::
 
-    <!-- drafter {"v":2,"template":"technical-design","inputs":"…","generated":"…"} -->
+    <!-- drafter {"v":2,"template":"technical-design","inputs":"…","generated":"…","state":"…"} -->
 
 ``generated`` hashes the draft as drafter wrote it (without the marker): a file whose text no
 longer hashes to it was edited by a human and is never overwritten without ``--force``. ``inputs``
 hashes everything the draft depends on (issue, comments, notes, template, prompts, model), so a
 batch re-run can skip unchanged issues without calling the model.
 
-The rest lives in the **state file** beside the draft, ``NAME.drafter.json`` for ``NAME.md``: the
+The rest lives in the **state file** beside the draft, ``NAME.md.drafter.json`` for ``NAME.md``: the
 model and prompt versions, per-section hashes (which sections a human edited), the generated body
 of each section (the base of ``redraft``'s three-way merge), the sources each section cited, the
 SOURCE the draft came from, fingerprints of the issue and its comments (``status``'s drift check)
 and the team's notes. It is readable JSON, written atomically before the draft, and committed with
-it. A state file whose ``generated`` differs from the marker's belongs to another version of the
-draft and is ignored.
+it. The marker names the digest of the state file written with it, so a state file of another
+version of the draft (an older one, or a newer one whose draft write then failed) is told apart
+and ignored, never read as this draft's.
 
 Drafts written before the state file existed carry everything in one inline
 ``<!-- drafter:provenance ... -->`` block; they are read as before and get a marker and a state
@@ -40,7 +41,7 @@ _MARKER = re.compile(r"\n*<!-- drafter (\{[^\n]*?\}) -->[ \t]*(?:\n|$)")
 MARKER_VERSION = 2
 STATE_SCHEMA = "drafter.state/1"
 STATE_SUFFIX = ".drafter.json"
-StateStatus = Literal["file", "inline", "missing", "stale", "none"]
+StateStatus = Literal["file", "inline", "missing", "stale", "invalid", "none"]
 
 
 def digest(text: str) -> str:
@@ -72,14 +73,21 @@ class Provenance:
     comments: dict[str, str] = field(default_factory=dict)
     bases: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Set when redraft rebuilt the record without the original state file: only the sections it
+    # redrafted are known, so nothing can be said about edits to the others.
+    partial: bool = False
+    # The marker's digest of the state file it was written with (not part of the state itself).
+    state: str = field(default="", compare=False)
 
     def marker(self) -> str:
-        """The one-line comment that ends the draft."""
+        """The one-line comment that ends the draft, naming the state file's digest."""
+        self.state = digest(self.state_json())
         data = {
             "v": MARKER_VERSION,
             "template": self.template,
             "inputs": self.inputs,
             "generated": self.generated,
+            "state": self.state,
         }
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
         # "<" and ">" only occur inside JSON strings; escaping them keeps "-->" out of the comment.
@@ -87,10 +95,9 @@ class Provenance:
 
     def state_json(self) -> str:
         """The state file's text: stable key order, one field per line, for readable diffs."""
-        return (
-            json.dumps({"schema": STATE_SCHEMA, **asdict(self)}, indent=2, sort_keys=True, ensure_ascii=False)
-            + "\n"
-        )
+        data = {"schema": STATE_SCHEMA, **asdict(self)}
+        del data["state"]
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
@@ -101,26 +108,33 @@ class Provenance:
             spec = known.get(key)
             if spec is None:
                 continue
-            kind = str(spec.type)
-            ok = (
-                isinstance(value, str)
-                if kind == "str"
-                else isinstance(value, dict)
-                if kind.startswith("dict")
-                else isinstance(value, list)
-            )
-            if ok:
-                values[key] = value
+            kept = _typed(str(spec.type), value)
+            if kept is not None:
+                values[key] = kept
         for key in ("template", "template_hash", "model", "inputs"):
             values.setdefault(key, "")
         values.setdefault("prompts", {})
         return cls(**values)
 
 
+def _typed(kind: str, value: Any) -> Any:
+    """``value`` if it has the shape ``kind`` names (with bad entries of a container dropped)."""
+    if kind == "str":
+        return value if isinstance(value, str) else None
+    if kind == "bool":
+        return value if isinstance(value, bool) else None
+    if kind == "list[str]":
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+    if kind == "dict[str, str]":
+        return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else None
+    if kind == "dict[str, list[str]]" and isinstance(value, dict):
+        return {k: [x for x in v if isinstance(x, str)] for k, v in value.items() if isinstance(v, list)}
+    return None
+
+
 def state_path(draft: Path) -> Path:
-    """``docs/design/NAME.drafter.json`` for ``docs/design/NAME.md``."""
-    stem = draft.name[: -len(draft.suffix)] if draft.suffix else draft.name
-    return draft.with_name(stem + STATE_SUFFIX)
+    """``docs/design/NAME.md.drafter.json`` for ``docs/design/NAME.md``: one per draft file name."""
+    return draft.with_name(draft.name + STATE_SUFFIX)
 
 
 def _unpack(value: str) -> str | None:
@@ -136,9 +150,9 @@ class Record:
     """A draft read back: its text without drafter's hidden data, and what that data says.
 
     ``state`` says where the full record came from: ``file`` (the state file), ``inline`` (a
-    draft from before the state file), ``missing`` or ``stale`` (a marker, but no state file or
-    one for another version: ``provenance`` then has the marker's fields only), ``none`` (drafter
-    did not write it).
+    draft from before the state file), ``missing``, ``stale`` or ``invalid`` (a marker, but no
+    state file, one written with another version of the draft, or one that does not read:
+    ``provenance`` then has the marker's fields only), ``none`` (drafter did not write it).
     """
 
     body: str
@@ -165,6 +179,7 @@ def _split(text: str) -> tuple[str, Provenance | None, bool]:
     if not isinstance(data, dict):
         return body, None, False
     provenance = Provenance.from_dict(data)
+    provenance.state = data["state"] if isinstance(data.get("state"), str) else ""
     if legacy:
         provenance.bases = {k: _unpack(v) or "" for k, v in provenance.bases.items() if isinstance(v, str)}
     return body, provenance, legacy
@@ -182,13 +197,25 @@ def split_provenance(text: str) -> tuple[str, Provenance | None]:
 
 def read_state(path: Path) -> Provenance | None:
     """The state file at ``path``, or None when it is absent, unreadable or not a state file."""
+    state, _ = _load_state(path)
+    return state
+
+
+def _load_state(path: Path) -> tuple[Provenance | None, str]:
+    """The state file and its text's digest, or ``(None, why)``: ``missing`` or ``invalid``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, "missing"
+    except (OSError, UnicodeDecodeError):
+        return None, "invalid"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None, "invalid"
     if not isinstance(data, dict) or data.get("schema") != STATE_SCHEMA:
-        return None
-    return Provenance.from_dict(data)
+        return None, "invalid"
+    return Provenance.from_dict(data), digest(text)
 
 
 def read_draft(text: str, path: Path | None) -> Record:
@@ -198,12 +225,25 @@ def read_draft(text: str, path: Path | None) -> Record:
         return Record(body, None, "none")
     if legacy:
         return Record(body, provenance, "inline")
-    state = read_state(state_path(path)) if path is not None else None
-    if state is None:
+    if path is None:
         return Record(body, provenance, "missing")
-    if state.generated != provenance.generated or state.inputs != provenance.inputs:
+    state, found = _load_state(state_path(path))
+    if state is None:
+        return Record(body, provenance, "invalid" if found == "invalid" else "missing")
+    # The marker names the digest of the state file written with it: any other state file (an
+    # older one, one for another draft, one a crash left half-way through a write) is not it.
+    if found != provenance.state or state.generated != provenance.generated:
         return Record(body, provenance, "stale")
     return Record(body, state, "file")
+
+
+def state_problem(state: StateStatus) -> str:
+    """Why a draft's state file cannot be used, in words for a message."""
+    return {
+        "missing": "is missing",
+        "stale": "belongs to another version of the draft",
+        "invalid": "cannot be read as a state file",
+    }.get(state, "cannot be used")
 
 
 def attach(text: str, provenance: Provenance) -> str:

@@ -32,9 +32,9 @@ from drafter.errors import EditedDraftError, InputError, ProviderError, WriteErr
 from drafter.merge import Conflict, has_markers, merge3
 from drafter.offline import draft_offline
 from drafter.outline import Outline, Section, default_chain, load_outline
-from drafter.pipeline import issue_fingerprint
+from drafter.pipeline import issue_fingerprint, record_source, recorded_source
 from drafter.prompts import Prompts
-from drafter.provenance import Provenance, digest, read_draft, state_path, was_edited
+from drafter.provenance import Provenance, digest, read_draft, state_path, state_problem, was_edited
 from drafter.providers import OFFLINE, ModelChoice
 from drafter.regions import Located, Region, bare, locate
 from drafter.render import render_sources, section_body, used_sources
@@ -208,11 +208,18 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
             hint="redraft only works on drafts made by 'drafter from-issue'",
         )
     warnings: list[str] = []
-    if record.state in ("missing", "stale"):
-        what = "is missing" if record.state == "missing" else "belongs to another version of the draft"
+    untouched = was_edited(original) is False  # nobody changed any line since drafter wrote it
+    complete = record.state in ("file", "inline")
+    if not complete:
+        what = state_problem(record.state)
         warnings.append(
-            f"the state file {state_path(path).name} {what}: drafter cannot tell your lines from its "
-            "own, so every line that differs from the new draft is left as a conflict to resolve"
+            f"the state file {state_path(path).name} {what}: "
+            + (
+                "it is rebuilt with only this section's record"
+                if untouched
+                else "drafter cannot tell your lines from its own, so every line that differs from "
+                "the new draft is left as a conflict to resolve"
+            )
         )
     outline = load_outline(options.template or provenance.template)
     section = find_section(outline, options.section)
@@ -229,7 +236,7 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
             f"section '{section.heading}' in {path} still has conflict markers",
             hint="resolve the <<<<<<< / >>>>>>> blocks first",
         )
-    edited = region.edited(provenance) is not False
+    edited = not untouched and region.edited(provenance) is not False
     if edited and options.keep_edits:
         return RedraftResult(path, section.heading, "kept", True, warnings=warnings)
     spec = options.source or provenance.source_spec
@@ -240,6 +247,8 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
             hint="pass --source with the issue URL or file",
         )
     ctx = with_recorded_notes(load(spec), provenance)
+    # Recorded from the repository root (or by bare name), whatever form it was given or kept in.
+    source_spec = record_source(spec if options.source else recorded_source(spec, path), path)
     from drafter.pipeline import run_sync
 
     content, usage = run_sync(_generate(outline, ctx, section, options, located), lambda: [options.handle])
@@ -267,8 +276,9 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
         section_sources={k: v for k, v in provenance.section_sources.items() if k != sid},
         comments={c.id: digest(c.body) for c in ctx.comments},
         issue_hash=issue_fingerprint(ctx),
-        source_spec=provenance.source_spec or spec,
+        source_spec=source_spec,
         notes=[note.text for note in ctx.notes],
+        partial=provenance.partial or not complete,
     )
     if content.sources:
         new_prov.section_sources[sid] = content.sources
@@ -289,13 +299,14 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
     if text == original and record.state == "file":
         result.status = "unchanged"
         return result
-    write_atomic(state_path(path), new_prov.state_json())
-    _write_with_backup(path, original, text)
+    _write_with_backup(path, original, text, new_prov.state_json())
     return result
 
 
-def _write_with_backup(path: Path, original: str, text: str) -> None:
-    """Write ``text`` atomically; a copy of the old file stays beside it until that succeeded."""
+def _write_with_backup(path: Path, original: str, text: str, state: str) -> None:
+    """Write the ``state`` file, then ``text`` atomically; a copy of the old draft stays beside it
+    until that succeeded. Should the draft's write fail, the new state file is told apart from the
+    draft left in place by the digest in its marker, and read as stale."""
     if _read(path) != original:
         raise EditedDraftError(
             f"{path} changed while the section was being redrafted; nothing was written",
@@ -309,6 +320,7 @@ def _write_with_backup(path: Path, original: str, text: str) -> None:
             f"cannot back up {path} to {backup}: {exc.strerror}", hint="check the folder's permissions"
         ) from None
     try:
+        write_atomic(state_path(path), state)
         write_atomic(path, text)
     except WriteError as exc:
         raise WriteError(f"{exc.message}; the previous draft is kept at {backup}", hint=exc.hint) from None

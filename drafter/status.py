@@ -23,7 +23,7 @@ from drafter.context import Comment, IssueContext
 from drafter.draft import drafted_sections, section_id
 from drafter.outline import Outline
 from drafter.pipeline import issue_fingerprint
-from drafter.provenance import Provenance, digest, read_draft, state_path
+from drafter.provenance import Provenance, digest, read_draft, state_path, state_problem
 from drafter.regions import Located, locate
 
 ChangeKind = Literal["new", "edited", "removed"]
@@ -154,14 +154,18 @@ def draft_status(
     if provenance is None:
         report.notes.append("no drafter marker: drafter did not write it, so edits and drift cannot be told")
         return report
-    if record.state in ("missing", "stale"):
+    if record.state not in ("file", "inline"):
         name = state_path(file).name if file is not None else "its state file"
-        what = "is missing" if record.state == "missing" else "belongs to another version of the draft"
         report.notes.append(
-            f"no state: {name} {what}, so edited sections and drift cannot be told; "
-            "commit the state file beside the draft"
+            f"no state: {name} {state_problem(record.state)}, so edited sections and drift cannot be "
+            "told; commit the state file beside the draft"
         )
         return report
+    if provenance.partial:
+        report.notes.append(
+            "the state was rebuilt by a redraft without the original: edits are told only for the "
+            "sections redrafted since"
+        )
     located = locate(text, outline)
     for region in located.regions.values():
         if region.edited(provenance):

@@ -21,7 +21,7 @@ from typing import Literal
 
 from drafter.context import IssueContext
 from drafter.errors import EditedDraftError, WriteError
-from drafter.provenance import StateStatus, digest, read_draft, state_path
+from drafter.provenance import STATE_SUFFIX, StateStatus, digest, read_draft, state_path
 
 WriteStatus = Literal["written", "unchanged"]
 
@@ -116,6 +116,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 def check_target(path: Path, *, force: bool = False) -> Existing:
     """Fail early (before any model call) if ``path`` cannot or must not be written."""
+    if path.name.endswith(STATE_SUFFIX):
+        raise WriteError(
+            f"{path.name} is named like a draft's state file (*{STATE_SUFFIX})",
+            hint="give the draft a .md name",
+        )
     existing = inspect_target(path)
     if existing.exists and existing.edited and not force:
         raise EditedDraftError(

@@ -40,7 +40,7 @@ def test_writes_a_valid_draft(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     path = tmp_path / EXAMPLE_NAME
     assert result.stdout.strip() == str(path)
-    state = EXAMPLE_NAME[: -len(".md")] + ".drafter.json"
+    state = EXAMPLE_NAME + ".drafter.json"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([EXAMPLE_NAME, state])
     text = path.read_text(encoding="utf-8")
     assert "> **Author:** Ada Lovelace" in text
@@ -226,7 +226,7 @@ def test_hostile_title_stays_in_out_dir(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     path = Path(data["path"])
     assert path.parent == out and path.name.endswith("etc-passwd.md")
-    assert sorted(p.name for p in out.iterdir()) == sorted([path.name, path.stem + ".drafter.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([path.name, path.name + ".drafter.json"])
     text = path.read_text(encoding="utf-8")
     assert "Body {{ 7*7 }}" in text
     assert not any(f["rule"] in ("unknown-section", "section-order") for f in data["findings"])

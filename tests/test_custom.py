@@ -130,7 +130,7 @@ def test_custom_prompt_is_used_and_its_version_lands_in_provenance(tmp_path: Pat
     assert "the inputs are in the message before this one" in chains[0]["messages"][2]["content"]
     written = cli("from-issue", EXAMPLE, "--model", "offline", "--out", tmp_path / "draft.md")
     assert written.exit_code == 0, written.stderr
-    provenance = read_state(tmp_path / "draft.drafter.json")
+    provenance = read_state(tmp_path / "draft.md.drafter.json")
     assert provenance is not None
     assert provenance.prompts["problem"] == "7-custom"
     assert provenance.prompts["solution"].endswith("-builtin")

@@ -55,7 +55,10 @@ def test_redraft_dry_run_prints_the_owning_chain_only(tmp_path: Path) -> None:
     made = cli("from-issue", EXAMPLE, "--model", "offline", "--out", draft)
     assert made.exit_code == 0, made.stderr
     before = draft.read_bytes()
-    result = cli("redraft", draft, "--section", "4.2", "--model", "openai:x", "--dry-run")
+    # The example lies outside the draft's folder (and any repository it is in): name it.
+    result = cli(
+        "redraft", draft, "--section", "4.2", "--model", "openai:x", "--dry-run", "--source", EXAMPLE
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count("===== chain ") == 1
     assert "===== chain risks" in result.stdout

@@ -224,11 +224,11 @@ def test_redraft_keeps_the_backup_until_the_new_file_is_in_place(
 
     monkeypatch.setattr(redraft_module, "write_atomic", failing_write)
     with pytest.raises(WriteError, match="previous draft is kept at .*d.md.drafter-backup"):
-        redraft_module._write_with_backup(path, original, "new text\n")
+        redraft_module._write_with_backup(path, original, "new text\n", "{}\n")
     assert path.read_text(encoding="utf-8") == original and backup.exists()
 
     monkeypatch.undo()
-    redraft_module._write_with_backup(path, original, "new text\n")
+    redraft_module._write_with_backup(path, original, "new text\n", "{}\n")
     assert path.read_text(encoding="utf-8") == "new text\n" and not backup.exists()
 
 

@@ -383,7 +383,7 @@ def test_hostile_but_legal_input_is_drafted_inside_out_dir(
     new = _snapshot(tmp_path) - before
     drafts = [p for p in new if p.endswith(".md")]
     assert len(drafts) == 1 and drafts[0].startswith("work/out/"), new
-    state = drafts[0][: -len(".md")] + ".drafter.json"
+    state = drafts[0] + ".drafter.json"
     assert all(p in ("work/out", drafts[0], state) for p in new), new
     recorded = json.loads((tmp_path / state).read_text(encoding="utf-8"))["source_spec"]
     assert not Path(recorded).is_absolute() and not recorded.startswith(".."), recorded

@@ -137,3 +137,71 @@ def test_an_old_inline_draft_works_and_is_migrated_on_its_next_write(repo: Path)
     after = draft.read_text(encoding="utf-8")
     assert "<!-- drafter:provenance" not in after and after.count("<!-- drafter {") == 1
     assert read_draft(after, draft).state == "file"
+
+
+def test_a_draft_cannot_be_named_like_a_state_file_and_each_draft_has_its_own(repo: Path) -> None:
+    (repo / "docs").mkdir()
+    bad = cli("from-issue", "issues/hikari.json", "--model", "offline", "--out", "docs/x.drafter.json")
+    assert bad.exit_code == 2 and "named like a draft's state file" in bad.stderr
+    assert not (repo / "docs" / "x.drafter.json").exists()
+    for name in ("x.md", "x.txt"):
+        assert (
+            cli("from-issue", "issues/hikari.json", "--model", "offline", "--out", f"docs/{name}").exit_code
+            == 0
+        )
+    for name in ("x.md", "x.txt"):
+        draft = repo / "docs" / name
+        assert read_draft(draft.read_text(encoding="utf-8"), draft).state == "file"
+
+
+def test_a_state_file_of_another_write_or_a_broken_one_is_not_used(repo: Path) -> None:
+    draft = _draft(repo)
+    state = state_path(draft)
+    good = state.read_text(encoding="utf-8")
+    # Same hashes but other content (a state written for a draft whose own write then failed).
+    state.write_text(good.replace('"partial": false', '"partial": true'), encoding="utf-8")
+    assert read_draft(draft.read_text(encoding="utf-8"), draft).state == "stale"
+    state.write_text("{not json", encoding="utf-8")
+    assert read_draft(draft.read_text(encoding="utf-8"), draft).state == "invalid"
+    status = cli("status", draft)
+    assert status.exit_code == 0 and "cannot be read as a state file" in status.stdout
+
+
+def test_hand_edited_state_values_of_the_wrong_type_are_dropped(repo: Path) -> None:
+    draft = _draft(repo)
+    state = state_path(draft)
+    data = json.loads(state.read_text(encoding="utf-8"))
+    data["bases"] = {"solution-overview/goals": 5}
+    data["notes"] = [1, {"a": 2}, "kept"]
+    data["section_sources"] = {"x": "not a list"}
+    from drafter.provenance import Provenance
+
+    prov = Provenance.from_dict(data)
+    assert prov.bases == {} and prov.notes == ["kept"] and prov.section_sources == {}
+
+
+def test_redraft_without_state_of_an_unedited_draft_is_clean_and_marks_the_state_partial(repo: Path) -> None:
+    draft = _draft(repo)
+    state_path(draft).unlink()
+    absolute = str(repo / "issues" / "hikari.json")
+    redone = cli("redraft", draft, "--section", "Goals", "--model", "offline", "--source", absolute)
+    assert redone.exit_code == 0, redone.stderr
+    assert "rebuilt with only this section's record" in redone.stderr
+    assert "<<<<<<<" not in draft.read_text(encoding="utf-8")  # nothing of a human's to protect
+    state = json.loads(state_path(draft).read_text(encoding="utf-8"))
+    assert state["partial"] is True and state["source_spec"] == "issues/hikari.json"  # not the absolute path
+    status = cli("status", draft)
+    assert "rebuilt by a redraft" in status.stdout
+
+
+def test_status_still_reports_edits_when_the_issue_file_is_gone(repo: Path) -> None:
+    draft = _draft(repo)
+    (repo / "issues" / "hikari.json").rename(repo / "moved.json")
+    draft.write_text(
+        draft.read_text(encoding="utf-8").replace("## 5. References", "## 5. References\n\nMine."),
+        encoding="utf-8",
+    )
+    status = cli("status", draft)
+    assert status.exit_code == 0, status.stderr
+    assert "was not found" in status.stderr and "--source" in status.stderr
+    assert "edited by a human: 5. References" in status.stdout

@@ -116,7 +116,7 @@ def test_the_marker_is_short_and_the_state_holds_the_rest(tmp_path: Path) -> Non
     assert parsed.generated == digest("# Doc\n\nbody --> with arrow")
     draft = tmp_path / "doc.md"
     assert write_draft(draft, text, prov.state_json()) == "written"
-    assert state_path(draft) == tmp_path / "doc.drafter.json"
+    assert state_path(draft) == tmp_path / "doc.md.drafter.json"
     record = read_draft(draft.read_text(encoding="utf-8"), draft)
     assert record.state == "file" and record.provenance == prov
     state = json.loads(state_path(draft).read_text(encoding="utf-8"))

@@ -91,7 +91,17 @@ def _inputs(
     from drafter.provenance import read_draft
 
     provenance = read_draft(text, path).provenance
-    spec = source or recorded_source(provenance.source_spec if provenance else "", path)
+    recorded = provenance.source_spec if provenance else ""
+    spec = source or recorded_source(recorded, path)
+    if not source and recorded and "://" not in spec and not Path(spec).is_file() and "#" not in spec:
+        # A local issue file that is not where the draft's state says (kept outside the
+        # repository, say): report what can be told without the issue, and say how to give it.
+        emit(
+            f"drafter: {path}: the issue file {recorded!r} was not found, so the issue was not "
+            "compared; pass --source with the issue's file or URL",
+            err=True,
+        )
+        return None
     return load_context(spec, [], [], max_context, max_wait) if spec else None
 
 
@@ -199,6 +209,11 @@ def redraft(
 
     def load(spec: str) -> IssueContext:
         where = spec if source else recorded_source(spec, path)
+        if not source and "://" not in where and "#" not in where and not Path(where).is_file():
+            raise InputError(
+                f"the issue file {spec!r} that {path.name} was drafted from was not found",
+                hint="pass --source with the issue's file or URL",
+            )
         return load_context(where, notes, notes_file, config.max_context, config.max_wait)
 
     if dry_run:
@@ -233,7 +248,6 @@ def _redraft_dry_run(
     """``redraft --dry-run``: the prompt of the chain that owns SECTION, as from-issue prints it."""
     from drafter.chains import plan
     from drafter.cli.draft import DraftFormat, _print_dry_run
-    from drafter.pipeline import recorded_source
     from drafter.provenance import read_draft
     from drafter.redraft import find_section
 
@@ -241,7 +255,7 @@ def _redraft_dry_run(
     outline = _outline(text, None)
     target = find_section(outline, section)
     provenance = read_draft(text, path).provenance
-    spec = source or recorded_source(provenance.source_spec if provenance else "", path)
+    spec = source or (provenance.source_spec if provenance else "")
     if not spec:
         raise InputError(
             f"{path} records no SOURCE to draft from", hint="pass --source ISSUE (URL, OWNER/REPO#N or file)"
