@@ -27,9 +27,11 @@ from drafter.sources.facts import clip, prose_paragraphs, prose_sentences, sente
 
 _QUOTE = 300
 # Sentences that explain why something happens (for the root cause), and that name a danger.
+# Only words that name a cause outright: "because" alone also explains how someone found a file,
+# and a wrong cause misleads more than a missing one.
 _CAUSE = re.compile(
-    r"\b(?:because|the (?:root )?cause|caused by|is due to|due to|the reason|which gives|this is why|"
-    r"that's why|follows from|comes from)\b",
+    r"\b(?:(?:the )?root cause|the cause (?:is|was)|(?:is|are|was|were) caused by|is due to|"
+    r"happens because|the reason (?:is|was)|the problem is that|which gives the)\b",
     re.IGNORECASE,
 )
 _RISK = re.compile(
@@ -43,8 +45,6 @@ _CHANGE = re.compile(
     r"introduce|split|log|deprecate|make|makes|switch|swap|rewrite|hand back|won't hand)\b",
     re.IGNORECASE,
 )
-_NEW = re.compile(r"\b(?:add|adds|added|introduce|create|new)\b", re.IGNORECASE)
-_GONE = re.compile(r"\b(?:remove|drop|drops|delete|deprecate)\b", re.IGNORECASE)
 _CODE = re.compile(r"`([^`\n]{2,80})`")
 _NOT_PROSE = re.compile(r"(`{3,}|~{3,}).*?(?:\1|$)|`[^`\n]*`", re.DOTALL)
 _API = re.compile(
@@ -125,8 +125,24 @@ class _Builder:
         text = f"{TODO}: {what}" + ("\n\nFrom the thread:" if items else "")
         return SectionContent(text=text, items=items)
 
+    def open_proposals(self) -> list[Fact]:
+        """Proposals that are not questions and not an option a maintainer declined ("option 2"
+        when a decision declined "(2)")."""
+        declined = {
+            m.group(1)
+            for f in self.facts("decision", status="declined")
+            for m in [re.match(r"\((\d{1,2})\)", f.text)]
+            if m
+        }
+        return [
+            f
+            for f in self.facts("proposal")
+            if not f.text.rstrip().endswith("?")
+            and not any(re.search(rf"\boption {n}\b|\({n}\)", f.text) for n in declined)
+        ]
+
     def notes(self) -> list[str]:
-        return [f"{clip(n.text, 600)} — the team's notes" for n in self.ctx.notes if n.text.strip()]
+        return [clip(n.text, 600) for n in self.ctx.notes if n.text.strip()]
 
     # -- sections ---------------------------------------------------------------------------------------
     def context(self, section: Section) -> SectionContent:
@@ -147,7 +163,7 @@ class _Builder:
         if first and not self.quotes_issue:  # else the issue's own section quotes it
             text += "\n\n" + "\n>\n".join(f"> {p}" for p in first) + self.cite(_Said("", "issue", ctx.author))
         for note in self.notes():
-            text += f"\n\n> {note}"
+            text += f"\n\n> {note} — the team's notes"
         return SectionContent(
             text=text + f"\n\n{TODO}: describe the current system in your own words.", sources=["issue"]
         )
@@ -155,10 +171,9 @@ class _Builder:
     def issue(self, section: Section) -> SectionContent:
         ctx = self.ctx
         parts: list[str] = []
-        listed = {f.text for f in self.facts("expected", "actual", "repro")}  # listed below instead
-        quoted = _lead([p for p in _paragraphs(ctx.body) if clip(p, 240) not in listed], 1500)
-        if quoted:
-            parts.append("\n>\n".join(f"> {p}" for p in quoted) + self.cite(_Said("", "issue", ctx.author)))
+        # The title and the facts of the report, not its prose: a report mixes the problem with
+        # background, proposals and thanks, which only a person can sort (the link has it all).
+        parts.append(f"**{ctx.title}**" + self.cite(_Said("", "issue", ctx.author)))
         items: list[str] = []
         for label, kinds in (("Error", ("error",)), ("Expected", ("expected",)), ("Actual", ("actual",))):
             items += [f"**{label}:** {self.quote(f, 260)}" for f in self.facts(*kinds)]
@@ -213,9 +228,9 @@ class _Builder:
     def approach(self, section: Section) -> SectionContent:
         evidence = [f"From the team's notes: {note}" for note in self.notes()]
         evidence += [f"Agreed: {self.quote(f)}" for f in self.facts("decision", status="agreed")]
-        evidence += [f"Proposed: {self.quote(f)}" for f in self.facts("proposal")[:6]]
+        evidence += [f"Proposed: {self.quote(f)}" for f in self.open_proposals()[:6]]
         evidence += [f"Workaround, not the fix: {self.quote(f)}" for f in self.facts("workaround")[:4]]
-        return self.todo("state the chosen approach: what changes, and how.", evidence)
+        return self.todo(_asks(section, "state the chosen approach: what changes, and how."), evidence)
 
     def risks(self, section: Section) -> SectionContent:
         found = [s for s in self.sentences(_RISK, 9, comments_only=True) if not self.decided(s.text)][:6]
@@ -249,7 +264,7 @@ class _Builder:
         ][:6]
         evidence = [f"Asked: {self.quote(s)}" for s in asked]
         evidence += [f"Deferred: {self.quote(f)}" for f in self.facts("decision", status="deferred")]
-        return self.todo("list the questions this design leaves open.", evidence)
+        return self.todo(_asks(section, "list the questions this design leaves open."), evidence)
 
     def references(self, section: Section) -> SectionContent:
         ctx = self.ctx
@@ -262,7 +277,11 @@ class _Builder:
                     seen.add(url.rstrip("/"))
                     items.append(f"<{url}>")
             for ref in _REF.findall(_URL.sub(" ", text)):
-                if ref not in seen:
+                number = ref.rsplit("#", 1)[1]
+                # "#8664" is the same as ".../pull/8664" or ".../issues/8664" listed already.
+                if ref not in seen and not any(
+                    re.search(rf"/(?:issues|pull|merge_requests)/{number}$", u) for u in seen
+                ):
                     seen.add(ref)
                     items.append(f"`{ref}`")
         for link in ctx.links:
@@ -295,14 +314,16 @@ class _Builder:
         read: the thread's other options name components that the chosen fix leaves alone.
         """
         agreed = [f for f in self.facts("decision", status="agreed") if f.role == MAINTAINER]
+        proposed = self.facts("proposal")
         candidates: list[tuple[_Said, bool]] = []
         for source, author, role, text in self.speakers:
             for paragraph in prose_paragraphs(text):
                 flat = " ".join(paragraph.split())
-                chosen = any(
-                    f.source == source and f.text.split(": ", 1)[-1][:60] in _plain(flat) for f in agreed
-                )
-                candidates += [(_Said(s, source, author, role), chosen) for s in sentences(flat)]
+                plain = _plain(flat)
+                chosen = any(f.source == source and f.text.split(": ", 1)[-1][:60] in plain for f in agreed)
+                asked = any(f.source == source and f.text.split(": ", 1)[-1][:60] in plain for f in proposed)
+                if chosen or asked:  # a change someone agreed to or proposed, not any sentence
+                    candidates += [(_Said(s, source, author, role), chosen) for s in sentences(flat)]
         if any(chosen for _, chosen in candidates):
             candidates = [(said, True) for said, chosen in candidates if chosen]
         rows: list[list[str]] = []
@@ -313,9 +334,7 @@ class _Builder:
             for name in (_component(m) for m in _CODE.findall(said.text)):
                 if name and name not in seen and len(rows) < 8:
                     seen.add(name)
-                    kind = (
-                        "New" if _NEW.search(said.text) else "Remove" if _GONE.search(said.text) else "Modify"
-                    )
+                    kind = _change_type(said.text, name)
                     rows.append([f"`{name}`", kind, self.quote(said, 200)])
         return rows
 
@@ -326,6 +345,23 @@ class _Builder:
             else '{"TODO": "define this payload"}'
             for spec in section.fences
         ]
+
+
+def _asks(section: Section, default: str) -> str:
+    """What the TODO asks for: the template's own guidance for the section when it has some (so an
+    RFC's guide-level and reference-level sections ask different things), else ``default``."""
+    return section.guidance[0] if section.guidance else default
+
+
+def _change_type(sentence: str, name: str) -> str:
+    """``New`` when the sentence introduces the component itself ("add a new `X`"), ``Remove``
+    when it removes it, else ``Modify`` ("add a field to `X`" modifies X)."""
+    before = sentence.split(f"`{name}", 1)[0][-40:].lower()
+    if re.search(r"\b(?:new|add(?:s|ing)? an?|introduc\w* an?|creat\w* an?)\s*$", before):
+        return "New"
+    if re.search(r"\b(?:remove|drop|delete|deprecate)\w*(?: the)?\s*$", before):
+        return "Remove"
+    return "Modify"
 
 
 def _plain(markdown: str) -> str:
@@ -388,11 +424,12 @@ _KINDS: list[tuple[tuple[str, ...], Callable[[_Builder, Section], SectionContent
     (("root cause",), _Builder.root_cause),
     (("non goal", "out of scope"), _Builder.non_goals),
     (("goal",), _Builder.goals),
-    (("context", "background", "summary", "motivation"), _Builder.context),
-    (("the issue", "problem"), _Builder.issue),
+    (("context", "background", "summary"), _Builder.context),
+    (("the issue", "problem", "motivation"), _Builder.issue),
     (("api",), _Builder.api),
     (("approach", "proposal", "decision", "guide level", "reference level", "solution"), _Builder.approach),
-    (("phas", "implementation", "future"), _Builder.phasing),
+    (("future",), _Builder.questions),
+    (("phas", "implementation"), _Builder.phasing),
     (("component",), _Builder.components_text),
     (("risk", "drawback", "consequence"), _Builder.risks),
     (("rollback", "roll back", "revert"), _Builder.rollback),
@@ -406,7 +443,9 @@ _KINDS: list[tuple[tuple[str, ...], Callable[[_Builder, Section], SectionContent
 def draft_offline(outline: Outline, ctx: IssueContext) -> dict[str, SectionContent]:
     """Draft every section of ``outline`` from ``ctx`` without a model."""
     builder = _Builder(ctx)
-    builder.quotes_issue = any("the issue" in s.key or "problem" in s.key for s in drafted_sections(outline))
+    builder.quotes_issue = any(
+        any(w in s.key for w in ("the issue", "problem", "motivation")) for s in drafted_sections(outline)
+    )
     contents: dict[str, SectionContent] = {}
     for section in drafted_sections(outline):
         key = section.key

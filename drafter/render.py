@@ -157,7 +157,10 @@ def fold_long_blocks(text: str, limit: int = MAX_BLOCK_LINES) -> str:
             start, end = start + 1, (end - 1 if end - 1 > start and end <= len(lines) else end)
         if end - start > limit:
             inner = lines[start:end]
-            indent = inner[0][: len(inner[0]) - len(inner[0].lstrip())]  # inside a list item, say
+            # The note keeps the container marks of the block's lines (a quote's "> ", a list
+            # item's indent), so it stays inside the block it replaces lines of.
+            prefix = _CONTAINER.match(next((line for line in inner if line.strip()), ""))
+            indent = prefix.group(0) if prefix else ""
             lines[start:end] = [
                 line if i != (limit - 1) * 2 // 3 else indent + line
                 for i, line in enumerate(fold_lines(inner, limit))

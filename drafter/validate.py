@@ -25,7 +25,8 @@ from drafter.outline import Outline, Section, clean_title, metadata_lines, norma
 Severity = Literal["error", "warning"]
 _TODO = re.compile(r"\bTODO\b")
 _TEMPLATE_MARK = re.compile(r"<!--\s*drafter:template\s+([\w./-]+)\s*-->")
-_NOT_APPLICABLE = {"n/a", "na", "not applicable", "none", "n/a.", "not applicable.", "none."}
+# "None." is an answer (a Non-Goals section with none), not a claim that the section does not apply.
+_NOT_APPLICABLE = {"n/a", "na", "not applicable", "n/a.", "not applicable."}
 
 RULES: dict[str, str] = {
     "missing-section": "a required section of the template is absent",

@@ -221,7 +221,8 @@ def test_hostile_title_stays_in_out_dir(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    result = offline(out, "--format", "json", source=source)
+    # ADR: its Context quotes the report's opening (technical-design quotes facts, not prose).
+    result = offline(out, "--format", "json", "--template", "adr", source=source)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     path = Path(data["path"])

@@ -84,7 +84,7 @@ def test_unedited_section_is_regenerated_and_human_edits_elsewhere_survive(
     path, _ = drafted
     text = path.read_text(encoding="utf-8")
     edited = text.replace(
-        "TODO(drafter): state the chosen approach: what changes, and how.",
+        "TODO(drafter): describe the current system in your own words.",
         "We batch the cursor.  \r\nTrailing  ",
     )
     assert edited != text

@@ -49,7 +49,6 @@ def test_new_comment_is_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     path = make(tmp_path, "https://github.com/acme/drift/issues/1", monkeypatch)
     text = path.read_text(encoding="utf-8")
     assert "[Issue acme/drift#1](https://github.com/acme/drift/issues/1)" in text
-    assert "[Comment 101 by @bob](https://github.com/acme/drift/issues/1#issuecomment-101)" in text
     result = cli("status", path, "--format", "json")
     assert result.exit_code == 1, result.stderr
     [report] = json.loads(result.stdout)

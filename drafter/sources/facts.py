@@ -58,7 +58,7 @@ _DEFERRED = re.compile(
     r"\b(?:not (?:right )?now|not at the moment|(?:isn'?t|is not|not) on (?:our|the) roadmap at the moment|"
     r"later (?:version|release|minor|major)|not ruling (?:it|this) out|postpone|defer(?:red|ring)? (?:this|it|until|to)|"
     r"paus(?:e|ing) (?:that|this|the) work|on hold|next quarter|future (?:release|version)|"
-    r"needs? a (?:design )?proposal|we'?ll see|(?:leaving|leave|keep) (?:this|it) open for|"
+    r"needs? a (?:design )?proposal|we'?ll see|"
     r"not against (?:the|this) idea|revisit (?:this|it) (?:later|when|after|once|in))\b",
     re.IGNORECASE,
 )
