@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drafter.context import MAINTAINER, Fact, IssueContext
 from drafter.draft import TODO, SectionContent, drafted_sections, section_id, todo_content
@@ -75,6 +75,7 @@ class _Builder:
         self.speakers += [(f"comment:{c.id}", c.author, c.role, c.body) for c in ctx.comments]
         self.cited: set[str] = set()  # the input ids the current section quotes
         self.quotes_issue = False  # the template has a section for the issue itself
+        self.has_goals = False  # ... and one for goals
         # Task-list items ("- [ ] exports finish within 10 minutes"): the thread's own checklist.
         self.tasks = {
             clip(re.sub(r"^\s*[-*+]\s+\[ \]\s+", "", line), 240)
@@ -124,6 +125,14 @@ class _Builder:
         items = list(evidence)
         text = f"{TODO}: {what}" + ("\n\nFrom the thread:" if items else "")
         return SectionContent(text=text, items=items)
+
+    def goal_facts(self) -> list[Fact]:
+        """What a maintainer agreed to, other than when it ships (that is phasing)."""
+        return [
+            f
+            for f in self.facts("decision", status="agreed")
+            if (f.role == MAINTAINER or not self.ctx.roles_known) and not _WHEN.search(f.text)
+        ]
 
     def open_proposals(self) -> list[Fact]:
         """Proposals that are not questions and not an option a maintainer declined ("option 2"
@@ -207,11 +216,7 @@ class _Builder:
     def goals(self, section: Section) -> SectionContent:
         # What a maintainer agreed to (not when it ships: that is phasing), the task list a thread
         # keeps, and the team's notes. A proposal nobody agreed to is not a goal, even as evidence.
-        agreed = [
-            f
-            for f in self.facts("decision", status="agreed")
-            if (f.role == MAINTAINER or not self.ctx.roles_known) and not _WHEN.search(f.text)
-        ]
+        agreed = self.goal_facts()
         tasks = [f for f in self.facts("proposal") if f.text in self.tasks]
         evidence = [f"Agreed: {self.quote(f)}" for f in agreed]
         evidence += [f"Asked for, not agreed: {self.quote(f)}" for f in tasks]
@@ -227,7 +232,10 @@ class _Builder:
 
     def approach(self, section: Section) -> SectionContent:
         evidence = [f"From the team's notes: {note}" for note in self.notes()]
-        evidence += [f"Agreed: {self.quote(f)}" for f in self.facts("decision", status="agreed")]
+        in_goals = self.goal_facts() if self.has_goals else []  # quoted there already
+        evidence += [
+            f"Agreed: {self.quote(f)}" for f in self.facts("decision", status="agreed") if f not in in_goals
+        ]
         evidence += [f"Proposed: {self.quote(f)}" for f in self.open_proposals()[:6]]
         evidence += [f"Workaround, not the fix: {self.quote(f)}" for f in self.facts("workaround")[:4]]
         return self.todo(_asks(section, "state the chosen approach: what changes, and how."), evidence)
@@ -244,7 +252,12 @@ class _Builder:
         )
 
     def phasing(self, section: Section) -> SectionContent:
-        planned = [f for f in self.facts("decision", status="agreed") if _WHEN.search(f.text)]
+        # Only the sentence that says when: the rest of an agreement is the approach's.
+        planned = [
+            replace(f, text=next(s for s in sentences(f.text) if _WHEN.search(s)))
+            for f in self.facts("decision", status="agreed")
+            if any(_WHEN.search(s) for s in sentences(f.text))
+        ]
         evidence = [f"Agreed: {self.quote(f)}" for f in planned]
         evidence += [f"Deferred: {self.quote(f)}" for f in self.facts("decision", status="deferred")]
         return self.todo("order the work in phases.", evidence)
@@ -443,6 +456,7 @@ _KINDS: list[tuple[tuple[str, ...], Callable[[_Builder, Section], SectionContent
 def draft_offline(outline: Outline, ctx: IssueContext) -> dict[str, SectionContent]:
     """Draft every section of ``outline`` from ``ctx`` without a model."""
     builder = _Builder(ctx)
+    builder.has_goals = any("goal" in s.key and "non goal" not in s.key for s in drafted_sections(outline))
     builder.quotes_issue = any(
         any(w in s.key for w in ("the issue", "problem", "motivation")) for s in drafted_sections(outline)
     )

@@ -380,7 +380,9 @@ def _units(block: _Block) -> list[tuple[str, str]]:
     lead = _LEAD.match(block.text)
     if lead and len(found) > 1 and lead.group(1).lower() not in _NOT_LABELS:
         label = lead.group(1)
-        return [(found[0], found[0]), *((s, f"{label}: {s}") for s in found[1:])]
+        # "(1): that's what I'm going with." says little alone: keep the sentence that says what.
+        first = f"{found[0]} {found[1]}" if len(found[0]) < 60 else found[0]
+        return [(found[0], first), *((s, f"{label}: {s}") for s in found[1:])]
     return [(s, s) for s in found]
 
 

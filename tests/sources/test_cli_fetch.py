@@ -44,7 +44,7 @@ def test_markdown_output_with_notes() -> None:
     # The typed facts, each with its source.
     assert "## Facts found in the thread" in out and "**Decisions**" in out
     assert (
-        "- **agreed:** (1): that's what I'm going with for 2.4.7. (comment:comment-4; @jtorrance, maintainer"
+        "- **agreed:** (1): that's what I'm going with for 2.4.7. PoolEntry.recycle() won't hand"
         in out
     )
     assert "## Team notes (the team's own words, not from the thread)" in out
