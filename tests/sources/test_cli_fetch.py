@@ -43,10 +43,7 @@ def test_markdown_output_with_notes() -> None:
     assert "- **State:** closed (completed)" in out
     # The typed facts, each with its source.
     assert "## Facts found in the thread" in out and "**Decisions**" in out
-    assert (
-        "- **agreed:** (1): that's what I'm going with for 2.4.7. PoolEntry.recycle() won't hand"
-        in out
-    )
+    assert "- **agreed:** (1): that's what I'm going with for 2.4.7. PoolEntry.recycle() won't hand" in out
     assert "## Team notes (the team's own words, not from the thread)" in out
     assert "Keep the pool API stable." in out and "v1 wire format" in out
 
