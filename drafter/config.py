@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drafter.errors import ConfigError
+from drafter.redaction import TOKEN_VARIABLES
 
 CONFIG_FILE = "drafter.toml"
 PYPROJECT = "pyproject.toml"
@@ -44,15 +45,7 @@ _KEYS: dict[str, tuple[str | None, str, Any]] = {
     "prices": (None, "prices", None),
 }
 # Shown masked by `drafter config`, redacted from traces; read from the environment only.
-SECRET_VARS = (
-    "OPENAI_API_KEY",
-    "GITHUB_TOKEN",
-    "GH_TOKEN",
-    "GITLAB_TOKEN",
-    "JIRA_API_TOKEN",
-    "JIRA_PAT",
-    "LANGSMITH_API_KEY",
-)
+SECRET_VARS = TOKEN_VARIABLES
 # Settings the model provider reads (drafter.providers.resolve_model) under these names.
 _PROVIDER_ENV = {
     "model": "DRAFTER_MODEL",
@@ -166,8 +159,23 @@ def _load(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the file or remove it") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start})", hint="re-save it as UTF-8 TOML"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def flag(text: str) -> bool:
+    """A yes/no setting read from the environment, parsed one way everywhere: ``1``, ``true``,
+    ``yes``, ``on`` are on; empty, ``0``, ``false``, ``no``, ``off`` (any case) are off; anything
+    else is off too (a typo must not turn on debugging output)."""
+    return text.strip().lower() in TRUE
 
 
 def _where(path: Path) -> str:
@@ -192,8 +200,8 @@ def _check(key: str, value: Any, kind: str, where: str) -> Any:
             raise bad(f"a whole number >= {low}")
         return value
     if kind.startswith("float"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise bad("a number >= 0")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise bad("a finite number >= 0")
         return float(value)
     if kind == "prices":
         if not isinstance(value, dict):

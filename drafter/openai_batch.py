@@ -47,6 +47,7 @@ from drafter.outline import Outline
 from drafter.pipeline import assemble_draft, expected_inputs_hash, previous_markdown
 from drafter.prompts import Prompts
 from drafter.providers import BATCH_ENDPOINT, OFFLINE, answer_of, request_body
+from drafter.redaction import redact
 from drafter.writer import draft_filename
 
 STATE_FILE = ".drafter-batch-state.json"
@@ -132,7 +133,7 @@ class _State:
     def save(self) -> None:
         data = {"schema": STATE_SCHEMA, "batches": self.batches, "results": self.results}
         temp = self.path.with_name(self.path.name + ".tmp")
-        temp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        temp.write_text(redact(json.dumps(data, indent=1, ensure_ascii=False)) + "\n", encoding="utf-8")
         os.replace(temp, self.path)
 
     def close(self, finished: set[str]) -> None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from drafter.chains import ModelHandle, Reply
 
 from drafter.errors import ConfigError, DrafterError, ProviderError
+from drafter.redaction import userinfo
+from drafter.transport import plain_http_host
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 OFFLINE = "offline"
@@ -64,6 +66,8 @@ def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | N
     max_retries = int(retries)
     timeout = float(_positive_int(env.get("DRAFTER_TIMEOUT"), "DRAFTER_TIMEOUT") or 120)
     key = env.get("OPENAI_API_KEY") or None
+    if base:
+        _check_base_url(base, key)
     spec = (spec or env.get("DRAFTER_MODEL") or "").strip()
     if not spec:
         if key:
@@ -92,10 +96,24 @@ def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | N
             f"model {spec} needs an API key",
             hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server, or use --model offline",
         )
-    if base and not base.startswith(("http://", "https://")):
-        raise ConfigError(f"OPENAI_BASE_URL / --base-url must be an http(s) URL, got {base!r}")
     # Local servers (llama.cpp, Ollama) ignore the key but the SDK requires one.
     return ModelChoice("openai", name, base, key or "not-needed", False, timeout, max_retries, max_tokens)
+
+
+def _check_base_url(base: str, key: str | None) -> None:
+    """An http(s) URL, and plain http only to this machine when a credential would go with it."""
+    if not base.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            "OPENAI_BASE_URL / --base-url must be an http(s) URL", hint="for example https://host/v1"
+        )
+    host = plain_http_host(base)
+    if host and (key or userinfo(base)):
+        what = "OPENAI_API_KEY" if key else "the credentials in OPENAI_BASE_URL"
+        raise ConfigError(
+            f"refusing to send {what} to {host} over plain http",
+            hint="use an https:// URL (plain http is for servers on localhost), or unset OPENAI_API_KEY "
+            "for a server that needs no key",
+        )
 
 
 def _positive_int(value: str | None, name: str) -> int | None:
@@ -261,7 +279,7 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
     import openai
 
     from drafter.chains import LoopLocal, ModelHandle
-    from drafter.trace import redact
+    from drafter.redaction import redact
 
     # Errors with which servers reject a response_format they do not support: 400 or 422, or a
     # 500 that names the field (llama-cpp-python's validation error). The next method is tried,

@@ -24,6 +24,7 @@ from typing import Any
 
 from drafter.batch import BatchItem, BatchRun
 from drafter.errors import WriteError
+from drafter.redaction import redact
 from drafter.writer import write_atomic
 
 REPORT_SCHEMA = "drafter.batch-report/1"
@@ -168,7 +169,7 @@ def append_step_summary(markdown: str, env: Mapping[str, str]) -> bool:
         return False
     try:
         with open(target, "a", encoding="utf-8") as handle:
-            handle.write(markdown.rstrip("\n") + "\n\n")
+            handle.write(redact(markdown.rstrip("\n")) + "\n\n")
     except OSError as exc:
         raise WriteError(f"cannot append to GITHUB_STEP_SUMMARY {target}: {exc.strerror or exc}") from None
     return True

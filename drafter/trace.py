@@ -7,9 +7,7 @@ Usage::
 
 Each line holds the time, model, chain, the prompt messages, the raw response text, token usage,
 latency, whether the call was a retry and the error if it failed. Every string goes through
-:func:`redact` first: well-known credential shapes (OpenAI ``sk-…`` keys, GitHub ``ghp_…`` and
-``github_pat_…`` tokens, GitLab ``glpat-…`` tokens, ``Bearer …`` headers, ``api_key=…``) and the
-exact values of the secrets configured in the environment never reach the file.
+:func:`drafter.redaction.redact` first, like everything else drafter writes.
 
 drafter calls OpenAI-compatible servers through the openai SDK, not a langchain chat model, so
 LangSmith's langchain tracing does not see those calls: this file is the record.
@@ -18,7 +16,6 @@ LangSmith's langchain tracing does not see those calls: this file is the record.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -26,31 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from drafter.errors import WriteError
+from drafter.redaction import REDACTED, redact
 
-REDACTED = "[REDACTED]"
-_PATTERNS = [
-    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{16,}"),
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{16,}"),
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}"),
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-]
-_BEARER = re.compile(r"(\b(?:Bearer|Basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
-_ASSIGNED = re.compile(
-    r"(\b(?:api[_-]?key|access[_-]?token|private[_-]?token|auth[_-]?token|password|secret)\b"
-    r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]{4,}",
-    re.IGNORECASE,
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with credentials replaced by ``[REDACTED]``: exact ``secrets`` first, then shapes."""
-    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    for pattern in _PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-    return _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
+__all__ = ["REDACTED", "Tracer", "redact", "redact_value"]
 
 
 def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:

@@ -22,6 +22,7 @@ from typing import Literal
 from drafter.context import IssueContext
 from drafter.errors import EditedDraftError, WriteError
 from drafter.provenance import STATE_SUFFIX, StateStatus, digest, read_draft, state_path
+from drafter.redaction import redact
 
 WriteStatus = Literal["written", "unchanged"]
 
@@ -83,7 +84,9 @@ def inspect_target(path: Path) -> Existing:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace``."""
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``; every file drafter
+    writes goes through here, and through :func:`drafter.redaction.redact` on the way."""
+    text = redact(text)
     directory = path.parent
     if not directory.is_dir():
         raise WriteError(

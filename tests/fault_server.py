@@ -18,6 +18,9 @@ request's ``response_format`` (or tool) schema. Faults are picked by a seeded RN
     html       a 200 whose body is an HTML page (a proxy's error page), not a chat completion
     badjson    a 200 labelled ``application/json`` whose body does not parse
     error200   a 200 whose JSON body is an error object, as some gateways send
+    echo       a good answer whose every string quotes the request's ``Authorization`` header
+    echo_error200  a 200 error object that quotes the ``Authorization`` header
+    echo_html  a 502 HTML error page (a proxy's) that quotes the ``Authorization`` header
 
 ``unsupported`` lists structured-output methods the server rejects with HTTP 400, as servers
 without them do: ``json_schema``, ``json_object`` (response_format types) and ``tools``.
@@ -75,6 +78,17 @@ def _instance(schema: dict[str, Any], defs: dict[str, Any], name: str = "") -> A
         return True
     label = schema.get("description") or name or "value"
     return f"Drafted {label.lower()[:40]} for the connection pool handles."
+
+
+def _quoting(value: Any, said: str) -> Any:
+    """``value`` with ``said`` appended to every string in it."""
+    if isinstance(value, str):
+        return f"{value} {said}"
+    if isinstance(value, dict):
+        return {key: _quoting(item, said) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_quoting(item, said) for item in value]
+    return value
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -224,6 +238,12 @@ class FaultServer:
                     )
                 elif kind == "html":
                     self._bytes(200, "text/html", b"<html><body>Bad gateway</body></html>")
+                elif kind == "echo_error200":
+                    said = f"upstream rejected Authorization: {self.headers.get('Authorization', '')}"
+                    self._json(200, {"error": {"message": said, "type": "server_error"}})
+                elif kind == "echo_html":
+                    page = f"<html><body><h1>502</h1><pre>{self.headers.as_string()}</pre></body></html>"
+                    self._bytes(502, "text/html", page.encode())
                 elif kind == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.connection.close()
@@ -245,6 +265,8 @@ class FaultServer:
 
             def _completion(self, request: dict[str, Any], kind: str) -> dict[str, Any]:
                 answer, tool = self._answer(request)
+                if kind == "echo":
+                    answer = _quoting(answer, f"(sent with {self.headers.get('Authorization', '')})")
                 text = json.dumps(answer)
                 finish = "stop"
                 message: dict[str, Any] = {"role": "assistant", "content": text}

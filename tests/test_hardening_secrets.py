@@ -200,3 +200,76 @@ def test_tracker_errors_quoting_the_token_never_show_it(monkeypatch: pytest.Monk
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_server_echoing_the_key_in_answers_errors_and_pages_leaks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every echo a hostile gateway can make: in the answer, a 200 error object, an HTML 502 page."""
+    for script in (["echo"] * 12, ["echo_error200"] * 6, ["echo_html"] * 6):
+        out = tmp_path / script[0]
+        with FaultServer(script=script) as server:
+            monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+            result = CliRunner().invoke(
+                app, ["from-issue", str(EXAMPLE), "-m", "openai:m", "--out-dir", str(out)]
+            )
+        assert server.seen_headers[0]["authorization"] == f"Bearer {SECRETS['OPENAI_API_KEY']}"
+        assert leaks(result.output) == [], (script[0], result.output)
+        if script[0] == "echo":
+            assert result.exit_code == 0, result.output
+            drafts = list(out.glob("*.md"))
+            assert drafts and "[REDACTED]" in drafts[0].read_text(encoding="utf-8")
+        else:
+            assert result.exit_code == 3, result.output
+        assert _scan_tree(tmp_path) == {}
+
+
+def test_basic_auth_and_its_base64_form_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jira sends ``Basic base64(email:token)``; a tracker quoting it back is cleaned of both forms."""
+    import base64
+
+    basic = base64.b64encode(f"someone@example.com:{SECRETS['JIRA_API_TOKEN']}".encode()).decode()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.delenv("JIRA_PAT")
+        monkeypatch.setenv("JIRA_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        result = CliRunner().invoke(app, ["fetch", "https://x.atlassian.net/browse/AB-1"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 2, result.output
+    assert basic not in result.output and leaks(result.output) == [], result.output
+
+
+def test_credentials_in_the_model_url_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``OPENAI_BASE_URL=https://user:pass@host``: not in ``config`` (either format) nor in errors."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://alice:Hunter2Hunter2@127.0.0.1:9/v1")
+    monkeypatch.setenv("DRAFTER_TIMEOUT", "60")
+    for args in (["config"], ["config", "--format", "json"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0 and "Hunter2Hunter2" not in result.output, result.output
+        assert "127.0.0.1:9" in result.output
+    result = CliRunner().invoke(
+        app, ["from-issue", str(EXAMPLE), "-m", "openai:m", "--out-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 3, result.output
+    assert "Hunter2Hunter2" not in result.output and "alice" not in result.output, result.output
+
+
+def test_terminal_escapes_in_an_issue_never_reach_the_terminal(tmp_path: Path) -> None:
+    """CSI colours, an OSC title, an OSC 8 hyperlink and BEL in a title and body: stripped for humans,
+    escaped in JSON."""
+    issue = tmp_path / "issue.md"
+    evil = (
+        "\x1b[31mred\x1b[0m \x1b]0;owned\x07 \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x07bell"
+    )
+    issue.write_text(f"# Pool {evil}\n\nThe pool leaks. {evil}\n", encoding="utf-8")
+    for args in (["fetch", str(issue)], ["from-issue", str(issue), "--dry-run"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output, repr(result.output)
+        assert "red" in result.output and "click" in result.output
+    result = CliRunner().invoke(app, ["fetch", str(issue), "--format", "json"])
+    assert result.exit_code == 0 and "\x1b" not in result.output and "\\u001b" in result.output

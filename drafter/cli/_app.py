@@ -20,7 +20,9 @@ from drafter.errors import EXIT_RUNTIME, DrafterError
 
 
 def _debug() -> bool:
-    return os.environ.get("DRAFTER_DEBUG", "") not in ("", "0", "false")
+    from drafter.config import flag
+
+    return flag(os.environ.get("DRAFTER_DEBUG", ""))
 
 
 def _is_usage_error(exc: Exception) -> bool:
@@ -59,7 +61,7 @@ class _Group(TyperGroup):
         except DrafterError as exc:
             if _debug():
                 raise
-            typer.echo(f"error: {exc}", err=True)
+            emit(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             # Output piped into `head` and the reader went away: not an error worth a message.
@@ -74,14 +76,14 @@ class _Group(TyperGroup):
                 usage: Any = exc
                 where = usage.ctx.command_path if usage.ctx is not None else "drafter"
                 message = " ".join(usage.format_message().split())
-                typer.echo(f"error: {message} (see '{where} --help')", err=True)
+                emit(f"error: {message} (see '{where} --help')", err=True)
                 raise typer.Exit(usage.exit_code) from None
             # Exit, Abort and help requests belong to typer/click, which handle them themselves.
             if _debug() or type(exc).__module__.split(".")[0] in ("typer", "click"):
                 raise
             name = type(exc).__name__
             line = " ".join(str(exc).split())[:300]
-            typer.echo(
+            emit(
                 f"error: unexpected {name}: {line} (set DRAFTER_DEBUG=1 for the traceback and report it)",
                 err=True,
             )
@@ -143,6 +145,9 @@ def _root(
     ),
 ) -> None:
     """drafter: issue in, design doc out."""
+    from drafter.redaction import register_env
+
+    register_env(os.environ)  # once per run: every output is cleaned of the configured secrets
     OUTPUT.quiet = quiet
     OUTPUT.verbose = verbose and not quiet
 
@@ -155,7 +160,9 @@ def emit(text: str, *, err: bool = False) -> None:
     """
     if err and OUTPUT.quiet and text.startswith("drafter: "):
         return
-    typer.echo(text, err=err)
+    from drafter.redaction import for_terminal
+
+    typer.echo(for_terminal(text), err=err)
 
 
 def use_colour(stream: Any) -> bool:
@@ -211,7 +218,7 @@ class LiveStatus:
 
 def fail_usage(message: str) -> typer.Exit:
     """Print a usage error line and return the Exit to raise (exit code 2)."""
-    typer.echo(f"error: {message}", err=True)
+    emit(f"error: {message}", err=True)
     return typer.Exit(2)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -31,10 +32,20 @@ MAX_CONTEXT = typer.Option(
     "[env: DRAFTER_MAX_CONTEXT; config max_context; default 60000].",
     show_default=False,
 )
+
+
+def finite(value: float | None) -> float | None:
+    """A Typer callback: ``nan`` and ``inf`` parse as floats, but no setting means them."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
 MAX_WAIT = typer.Option(
     None,
     "--max-wait",
     min=0.0,
+    callback=finite,
     help="Longest total wait, in seconds, for tracker rate limits "
     "[env: DRAFTER_MAX_WAIT; config max_wait; default 60].",
     show_default=False,

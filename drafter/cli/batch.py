@@ -25,9 +25,11 @@ from drafter.cli._common import (
     TRACE,
     attach_tracer,
     cost_text,
+    finite,
     resolved,
 )
 from drafter.errors import InputError
+from drafter.redaction import for_terminal
 
 if TYPE_CHECKING:
     from drafter.batch import BatchItem, BatchRun
@@ -115,9 +117,11 @@ class _Progress:
 
     def __call__(self, item: BatchItem, done: int, total: int) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, completed=done, description=f"{item.status} {item.source}")
+            said = for_terminal(f"{item.status} {item.source}")
+            self.bar.update(self.task, completed=done, description=said)
             if item.status in ("failed", "invalid"):
-                self.bar.console.print(_plain_line(item, done, total), markup=False, highlight=False)
+                line = for_terminal(_plain_line(item, done, total))
+                self.bar.console.print(line, markup=False, highlight=False)
         else:
             emit(_plain_line(item, done, total), err=True)
 
@@ -189,6 +193,8 @@ def batch(
     max_cost: float | None = typer.Option(
         None,
         "--max-cost",
+        min=0.0,
+        callback=finite,
         help="USD: start no new draft once the estimated cost reached this (needs a priced model).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite drafts even if a human edited them."),

@@ -27,8 +27,19 @@ import httpx2
 
 from drafter.errors import SourceError
 from drafter.sources.settings import SourceSettings
+from drafter.transport import plain_http_host
 
-USER_AGENT = "drafter (+https://github.com/drafter-dev/drafter)"
+
+def user_agent() -> str:
+    """``drafter/VERSION``: names the tool for a tracker's logs (the project has no public home)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"drafter/{version('drafter')}"
+    except PackageNotFoundError:
+        return "drafter"
+
+
 MAX_REDIRECTS = 3
 MAX_PAGES = 100
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -60,7 +71,7 @@ def make_client(settings: SourceSettings, transport: httpx2.BaseTransport | None
         follow_redirects=False,
         timeout=httpx2.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
         # gzip only: it keeps recorded cassettes readable (vcrpy cannot decode zstd) and scrubbable.
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": user_agent(), "Accept-Encoding": "gzip, deflate"},
     )
 
 
@@ -146,6 +157,13 @@ class TrackerHttp:
             )
         if self._host_checked:
             return
+        insecure = plain_http_host(url) if self.token_sent else None
+        if insecure:
+            raise SourceError(
+                f"refusing to send the {self.target.tracker} credentials to {insecure} over plain http",
+                hint=f"use https:// in {_config_var(self.target.tracker)} or the issue URL; "
+                "credentials go over plain http only to localhost",
+            )
         host = (parts.hostname or "").lower()
         if host not in self.settings.configured_hosts():
             try:

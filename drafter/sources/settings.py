@@ -8,6 +8,7 @@ here so tests can run rate-limit and retry paths without real waiting or DNS.
 
 from __future__ import annotations
 
+import math
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -109,8 +110,10 @@ class SourceSettings:
                 f"--max-context must be at least {MIN_MAX_CONTEXT} characters, got {self.max_context}",
                 hint=f"use --max-context {MIN_MAX_CONTEXT} or more",
             )
-        if self.max_wait < 0:
-            raise ConfigError(f"--max-wait must be 0 or more seconds, got {self.max_wait:g}")
+        if not 0 <= self.max_wait < math.inf:  # also refuses nan
+            raise ConfigError(
+                f"--max-wait must be a finite number of seconds, 0 or more; got {self.max_wait:g}"
+            )
         if self.jira_api_version not in (None, "2", "3"):
             raise ConfigError(
                 f"JIRA_API_VERSION must be 2 or 3, got {self.jira_api_version!r}",
