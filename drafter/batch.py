@@ -25,21 +25,25 @@ model calls only on what is new. A draft a human edited is ``skipped-edited`` un
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from drafter.batch_sources import dedupe, parse_shard, read_sources_file, select_shard, shard_of, source_key
 from drafter.context import IssueContext, Note
 from drafter.errors import DrafterError, InputError
+from drafter.locks import draft_lock
+from drafter.meter import empty_usage, metered
 from drafter.outline import Outline
 from drafter.pipeline import (
     DraftOptions,
     DraftResult,
     draft_async,
+    draft_model_name,
     expected_inputs_hash,
     prompt_versions,
     record_source,
@@ -52,17 +56,38 @@ from drafter.writer import draft_filename, inspect_target
 if TYPE_CHECKING:
     import httpx2
 
-Status = Literal["written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed"]
+Status = Literal[
+    "written", "partial", "unchanged", "skipped-edited", "skipped-budget", "not-run", "invalid", "failed"
+]
+# In report order. "partial": written, but some sections' answers stayed unusable (a re-run
+# redrafts only those); "not-run": the batch was interrupted before the item finished.
 STATUSES: tuple[Status, ...] = (
     "written",
+    "partial",
     "unchanged",
     "skipped-edited",
     "skipped-budget",
+    "not-run",
     "invalid",
     "failed",
 )
 OK_STATUSES = frozenset({"written", "unchanged", "skipped-edited"})
 DEFAULT_CONCURRENCY = 4
+# The source helpers live in drafter.batch_sources; they stay importable from here.
+__all__ = [
+    "STATUSES",
+    "BatchItem",
+    "BatchOptions",
+    "BatchRun",
+    "dedupe",
+    "parse_shard",
+    "read_sources_file",
+    "run_batch",
+    "run_batch_async",
+    "select_shard",
+    "shard_of",
+    "source_key",
+]
 
 
 @dataclass
@@ -75,9 +100,7 @@ class BatchItem:
     status: Status = "failed"
     reason: str | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
-    usage: dict[str, int] = field(
-        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-    )
+    usage: dict[str, int] = field(default_factory=empty_usage)
     seconds: float = 0.0
 
     @property
@@ -102,6 +125,8 @@ class BatchRun:
 
     items: list[BatchItem]
     seconds: float = 0.0
+    # The signal that stopped the run (SIGINT, SIGTERM), if one did; its items left are not-run.
+    interrupted: str | None = None
 
     def totals(self) -> dict[str, Any]:
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
@@ -117,7 +142,11 @@ class BatchRun:
         return all(item.ok for item in self.items)
 
     def exit_code(self) -> int:
-        """0 when every item is written/unchanged/skipped-edited, else 1."""
+        """0 when every item is written/unchanged/skipped-edited, else 1; 130/143 if interrupted."""
+        if self.interrupted is not None:
+            from drafter.interrupt import exit_code
+
+            return exit_code(self.interrupted)
         return 0 if self.ok else 1
 
 
@@ -148,106 +177,6 @@ class BatchOptions:
             raise InputError(f"--max-total-tokens must be 1 or more, got {self.max_total_tokens}")
         if self.max_cost is not None and not self.max_cost > 0:
             raise InputError(f"--max-cost must be more than 0 USD, got {self.max_cost}")
-
-
-# -- sources ---------------------------------------------------------------------------------------
-def read_sources_file(path: Path) -> list[str]:
-    """One SOURCE per line; blank lines and ``#`` comments (whole-line or trailing) are ignored.
-
-    A local file is found relative to the list file first (so a list can sit next to its
-    issues), then relative to the current directory.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"cannot read --from-file {path}: it does not exist", hint="check the path"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise InputError(f"cannot read --from-file {path}: {reason}", hint="pass a UTF-8 text file") from None
-    sources = []
-    for line in text.splitlines():
-        value = line.strip()
-        if value.startswith("#"):
-            continue
-        if " #" in value:
-            value = value.split(" #", 1)[0].strip()
-        if value:
-            beside = path.parent / value
-            local = "://" not in value and not value.startswith("-") and beside.is_file()
-            sources.append(str(beside) if local else value)
-    return sources
-
-
-def source_key(spec: str, settings: SourceSettings | None = None) -> str:
-    """A canonical identity of SOURCE: equal for two spellings of the same issue.
-
-    ``owner/repo#12``, ``https://github.com/owner/repo/issues/12`` and the ``/pull/12`` URL are
-    one key; a local file is keyed by its resolved path. A SOURCE that cannot be parsed keys by its
-    text (it fails later, as its own item).
-    """
-    from urllib.parse import urlsplit
-
-    from drafter.sources.urls import GitHubRef, GitLabRef, JiraRef, parse_source
-
-    hosts: frozenset[str] = frozenset()
-    if settings is not None and settings.gitlab_api_url:
-        hosts = frozenset({(urlsplit(settings.gitlab_api_url).hostname or "").lower()})
-    text = spec.strip()
-    try:
-        ref = parse_source(text, gitlab_hosts=hosts)
-    except DrafterError:
-        return f"raw:{text}"
-    if isinstance(ref, GitHubRef):
-        return f"github:{ref.host.lower()}/{ref.owner.lower()}/{ref.repo.lower()}#{ref.number}"
-    if isinstance(ref, GitLabRef):
-        sep = "!" if ref.kind == "pull_request" else "#"
-        return f"gitlab:{ref.host.lower()}:{ref.port or ''}/{ref.project.lower()}{sep}{ref.number}"
-    if isinstance(ref, JiraRef):
-        return f"jira:{ref.host.lower()}/{ref.key.upper()}"
-    if ref.path == "-":
-        return "stdin:-"
-    return f"local:{Path(ref.path).resolve()}"
-
-
-def dedupe(sources: Iterable[str], settings: SourceSettings | None = None) -> list[str]:
-    """Sources in first-seen order, each issue once (by :func:`source_key`)."""
-    seen: set[str] = set()
-    out = []
-    for spec in sources:
-        key = source_key(spec, settings)
-        if key not in seen:
-            seen.add(key)
-            out.append(spec.strip())
-    return out
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``K/N`` (1 <= K <= N) -> ``(K, N)``; raises :class:`InputError` otherwise."""
-    index, sep, count = text.strip().partition("/")
-    if not sep or not index.isdigit() or not count.isdigit():
-        raise InputError(f"--shard must be K/N such as 1/4, got {text!r}")
-    k, n = int(index), int(count)
-    if n < 1 or not 1 <= k <= n:
-        raise InputError(f"--shard {text} is out of range", hint="K counts from 1 to N, as in 1/4 ... 4/4")
-    return k, n
-
-
-def shard_of(key: str, count: int) -> int:
-    """The 1-based shard of a source key among ``count``: a stable hash, the same on every machine."""
-    value = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
-    return value % count + 1
-
-
-def select_shard(
-    sources: Sequence[str], shard: tuple[int, int] | None, settings: SourceSettings | None = None
-) -> list[str]:
-    """The sources of shard ``(K, N)``; N jobs with K = 1..N cover each source exactly once."""
-    if shard is None or shard[1] == 1:
-        return list(sources)
-    k, n = shard
-    return [spec for spec in sources if shard_of(source_key(spec, settings), n) == k]
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -283,6 +212,11 @@ class _Runner:
         self.order: dict[int, int] = {}
         self.superseded: dict[int, str] = {}
         self.settled: set[int] = set()
+        # Items whose existing draft is partial: only its failed sections are drafted (see _prepare).
+        self.repairs: dict[int, list[str]] = {}
+        # Each item's draft lock is held from _prepare until it is settled (see drafter.locks).
+        self.stacks: dict[int, contextlib.AsyncExitStack] = {}
+        self.interrupted: str | None = None
 
     def _budget_left(self) -> bool:
         limit, max_cost = self.options.max_total_tokens, self.options.max_cost
@@ -316,6 +250,9 @@ class _Runner:
         handle = options.draft.ensure_handle()
         if handle is not None and handle.max_in_flight != options.concurrency:
             handle.limit(options.concurrency)
+        if id(item) in self.repairs:
+            await self._repair(item, ctx, self.repairs[id(item)])
+            return
         per_item = replace(options.draft, source_spec=record_source(item.source, Path(item.path)))
         result = await draft_async(ctx, self.outline, per_item)
         self._check_claim(item)
@@ -328,16 +265,30 @@ class _Runner:
         path = options.out_dir / draft_filename(ctx)
         item.path = str(path)
         self._claim(item, path.resolve())
+        stack = self.stacks.get(id(item))
+        if stack is not None:  # another drafter run drafting this file: wait, then see what it wrote
+            notify = options.settings.notify
+            waiting = (
+                (lambda pid: notify(f"{path.name}: waiting for drafter (pid {pid or '?'})"))
+                if notify
+                else None
+            )
+            await stack.enter_async_context(draft_lock(path, waiting))
         existing = await asyncio.to_thread(inspect_target, path)
+        wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
+        complete = existing.state in ("file", "inline")
+        same = existing.inputs_hash == wanted
+        if existing.failed and complete and (same or (existing.edited and not options.force)):
+            # A partial draft: redraft only what failed, and leave the rest (and any human edit) be.
+            self.repairs[id(item)] = list(existing.failed)
+            return ctx
         if existing.exists and existing.edited and not options.force:
             item.status = "skipped-edited"
             item.reason = "edited by a human since drafter wrote it; pass --force to replace it"
             return None
-        wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
         # Unchanged only with its state: a draft whose state file is missing or stale is drafted
         # again (it is unedited, so nothing human is lost), which restores the state file.
-        complete = existing.state in ("file", "inline")
-        if existing.exists and not existing.edited and existing.inputs_hash == wanted and complete:
+        if existing.exists and not existing.edited and same and complete:
             item.status = "unchanged"
             return None
         return ctx
@@ -368,31 +319,55 @@ class _Runner:
         """Write a finished draft and settle ``item`` (written, unchanged or invalid)."""
         assert item.path is not None
         item.usage = dict(result.usage)
-        self.tokens += result.usage.get("prompt_tokens", 0) + result.usage.get("completion_tokens", 0)
-        cost = estimate_cost(
-            result.model,
-            result.usage.get("prompt_tokens", 0),
-            result.usage.get("completion_tokens", 0),
-            prices=self.options.prices,
-        )
-        self.cost += cost or 0.0
+        self._spend(result.model, result.usage)
         status = await asyncio.to_thread(write_result, result, Path(item.path), force=self.options.force)
         item.findings = [finding.to_dict() for finding in result.report.findings]
-        if not result.report.valid():
+        if result.failed:
+            item.status = "partial"
+            item.reason = (
+                f"{len(result.failed)} section(s) unusable after retries ({', '.join(result.failed)}); "
+                "a re-run redrafts only those"
+            )
+        elif not result.report.valid():
             item.status = "invalid"
             errors = sum(1 for f in result.report.findings if f.severity == "error")
             item.reason = f"written with {errors} validation error{'s' if errors != 1 else ''}"
         else:
             item.status = status
 
+    def _spend(self, model: str, usage: Mapping[str, int]) -> None:
+        """Count ``usage`` against --max-total-tokens and --max-cost."""
+        prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        self.tokens += prompt + completion
+        self.cost += estimate_cost(model, prompt, completion, prices=self.options.prices) or 0.0
+
+    async def _repair(self, item: BatchItem, ctx: IssueContext, failed: list[str]) -> None:
+        """Redraft the failed sections of a partial draft (see :mod:`drafter.repair`)."""
+        from drafter.repair import repair_partial
+
+        assert item.path is not None
+        done = await repair_partial(Path(item.path), ctx, self.outline, failed, self.options.draft)
+        item.usage = dict(done.run.usage)
+        self._spend(draft_model_name(self.options.draft), done.run.usage)
+        item.findings = [finding.to_dict() for finding in done.report.findings]
+        item.reason = done.reason()
+        item.status = "partial" if done.still_failed else "written" if done.report.valid() else "invalid"
+
     async def _one(self, item: BatchItem, gate: asyncio.Semaphore) -> None:
         async with gate:
             started = time.perf_counter()
-            try:
-                await self._process(item)
-            except Exception as exc:
-                item.status = "failed"
-                item.reason = _reason(exc)
+            with metered() as spent:
+                try:
+                    async with contextlib.AsyncExitStack() as stack:
+                        self.stacks[id(item)] = stack
+                        await self._process(item)
+                except Exception as exc:
+                    item.status = "failed"
+                    item.reason = _reason(exc)
+                    # What the item spent before it failed still counts, in the report and the budget.
+                    item.usage = dict(spent)
+                    self._spend(draft_model_name(self.options.draft), spent)
+            self.stacks.pop(id(item), None)
             item.seconds = time.perf_counter() - started
             self.settled.add(id(item))
             self.done += 1
@@ -415,12 +390,21 @@ class _Runner:
         previous = limited.max_in_flight if limited is not None else None
         try:
             await self._draft_items(items)
+        except asyncio.CancelledError:
+            if self.interrupted is None:
+                raise
+            for item in items:
+                if id(item) not in self.settled:
+                    item.status, item.reason = (
+                        "not-run",
+                        f"{self.interrupted} stopped the batch before it finished",
+                    )
         finally:
             # The batch limits the caller's handle while it runs (see _process); give it back.
             handle = self.options.draft.handle
             if handle is not None:
                 handle.limit(previous if handle is limited else None)
-        return BatchRun(items, time.perf_counter() - started)
+        return BatchRun(items, time.perf_counter() - started, self.interrupted)
 
     async def _draft_items(self, items: list[BatchItem]) -> None:
         """Settle every item; :mod:`drafter.openai_batch` overrides this with its staged run."""
@@ -474,4 +458,10 @@ async def _owned_loop(runner: _Runner) -> BatchRun:
     workers = max(issues_in_progress(options) + 1, 4)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drafter-batch")
     asyncio.get_running_loop().set_default_executor(executor)
-    return await _run_async(runner)
+    from drafter.interrupt import cancel_on_signals
+
+    def stop(name: str) -> None:
+        runner.interrupted = runner.interrupted or name
+
+    with cancel_on_signals(stop):
+        return await _run_async(runner)

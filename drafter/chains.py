@@ -33,6 +33,7 @@ from drafter.draft import SectionContent, drafted_sections, section_id, todo_con
 from drafter.errors import DrafterError, ProviderError
 from drafter.evidence import as_data, inputs_block
 from drafter.grounding import input_text
+from drafter.meter import count
 from drafter.outline import Outline, Section, placeholders_in
 from drafter.prompts import Prompts
 from drafter.providers import ANSWER_SHAPE, messages_for, strict_schema
@@ -370,11 +371,13 @@ class ModelHandle:
             try:
                 reply = await self.complete(messages, schema)
             except Exception as exc:
+                _count(Usage(calls=1))
                 failure = exc if isinstance(exc, DrafterError) else self.translate(exc)
                 self._trace(chain, self.sent_messages(messages), "", Usage(), started, retry, str(failure))
                 if failure is exc:
                     raise
                 raise failure from exc
+        _count(reply.usage)
         if self._gate is not None:
             # The slot just freed belongs to a waiting call: let it go out before this task
             # carries on with its own CPU work (tracing, the next chain's prompt, rendering).
@@ -432,6 +435,10 @@ class ModelHandle:
         )
 
 
+def _count(usage: Usage) -> None:
+    count(usage.prompt_tokens, usage.completion_tokens, usage.calls)
+
+
 def _one_line(error: object) -> str:
     return " ".join(str(error).split())[:600]
 
@@ -450,6 +457,9 @@ class ChainResult:
     contents: dict[str, SectionContent]
     usage: Usage
     fallbacks: list[str] = field(default_factory=list)
+    # Ids of the sections whose answer was unusable even after the retry (not merely empty):
+    # the draft is partial, and a re-run redrafts exactly these.
+    failed: list[str] = field(default_factory=list)
     replaced_refs: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -548,6 +558,7 @@ class Drafter:
                 # read by people, and the raw answer may echo anything the server sent.
                 content = todo_content(section, f"the model's answer {_why(reply.error)}; see --trace")
                 result.fallbacks.append(section.heading)
+                result.failed.append(section_id(section))
             result.contents[section_id(section)] = content
         result.seconds = time.perf_counter() - started
         return result

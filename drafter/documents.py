@@ -1,5 +1,9 @@
 """Reading design docs from disk and choosing the template each one is checked against.
 
+The template is ``--template`` (a name or a path) if given, else the draft's own
+``<!-- drafter:template NAME -->`` marker, else the default. The marker is part of the document,
+so it may only name a template the project knows (see :func:`drafter.resources.marker_template`).
+
 Kept apart from :mod:`drafter.validate` so the validator stays a pure function of text, and
 from the CLI so that ``review``, ``status`` and batch reports read files the same way.
 """
@@ -16,6 +20,7 @@ from pathlib import Path
 
 from drafter.errors import DrafterError, InputError
 from drafter.outline import load_outline
+from drafter.resources import marker_template
 from drafter.validate import Report, template_marker, validate_text
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -58,11 +63,34 @@ def read_document(path: Path) -> str:
     return read_text_file(path, "document")
 
 
+def configured_template(cwd: Path | None = None) -> str | None:
+    """The ``template`` set in the nearest config file (``drafter.toml`` / ``[tool.drafter]``), if any."""
+    from drafter.config import find_config
+
+    for _, table in find_config(cwd or Path.cwd()):
+        value = table.get("template")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def validate_document(
-    text: str, *, template: str | None = None, path: str = "<text>", strict: bool = False
+    text: str,
+    *,
+    template: str | None = None,
+    path: str = "<text>",
+    strict: bool = False,
+    configured: str | None = None,
 ) -> Report:
-    """Validate ``text`` against ``template``, else its ``drafter:template`` marker, else the default."""
-    outline = load_outline(template or template_marker(text))
+    """Validate ``text`` against ``template``, else its ``drafter:template`` marker, else the default.
+
+    The marker may only name a known template, or the config's template (``configured``); see
+    :func:`~drafter.resources.marker_template`, whose :class:`~drafter.errors.TemplateMarkerError`
+    is raised otherwise.
+    """
+    if not template and (marked := template_marker(text)) is not None:
+        template = marker_template(marked, configured=configured)
+    outline = load_outline(template or None)
     return validate_text(text, outline, path=path, strict=strict)
 
 
@@ -74,23 +102,25 @@ class Unreadable:
     message: str
 
 
-def check_path(path: Path, *, template: str | None = None, strict: bool = False) -> Report | Unreadable:
+def check_path(
+    path: Path, *, template: str | None = None, strict: bool = False, configured: str | None = None
+) -> Report | Unreadable:
     """Read and validate one file; an unreadable file is a result, a bad template raises."""
     try:
         text = read_document(path)
     except InputError as exc:
         return Unreadable(str(path), str(exc))
-    return validate_document(text, template=template, path=str(path), strict=strict)
+    return validate_document(text, template=template, path=str(path), strict=strict, configured=configured)
 
 
 _Fatal = tuple[type[DrafterError], str, str | None]
 
 
 def _check_chunk(
-    paths: Sequence[Path], template: str | None, strict: bool
+    paths: Sequence[Path], template: str | None, strict: bool, configured: str | None
 ) -> list[Report | Unreadable] | _Fatal:
     try:
-        return [check_path(p, template=template, strict=strict) for p in paths]
+        return [check_path(p, template=template, strict=strict, configured=configured) for p in paths]
     except DrafterError as exc:
         # Sent back as parts: exceptions with keyword-only arguments lose them when pickled.
         return type(exc), exc.message, exc.hint
@@ -110,11 +140,13 @@ def validate_paths(
     """Validate many files, in order; large batches are split over ``jobs`` forked processes.
 
     Raises :class:`~drafter.errors.TemplateError` (or another :class:`DrafterError`) when a
-    template cannot be used, exactly as checking the files one by one would.
+    template cannot be used, exactly as checking the files one by one would. Without
+    ``template``, the config file's template is read once, for the drafts' markers to name.
     """
     jobs = default_jobs(len(paths)) if jobs is None else jobs
+    configured = None if template else configured_template()
     if jobs <= 1 or len(paths) < 2:
-        return [check_path(p, template=template, strict=strict) for p in paths]
+        return [check_path(p, template=template, strict=strict, configured=configured) for p in paths]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -125,7 +157,7 @@ def validate_paths(
     outcomes: list[Report | Unreadable] = []
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for part in pool.map(_check_chunk, chunks, repeat(template), repeat(strict)):
+        for part in pool.map(_check_chunk, chunks, repeat(template), repeat(strict), repeat(configured)):
             if isinstance(part, tuple):
                 error_type, message, hint = part
                 raise error_type(message, hint=hint)

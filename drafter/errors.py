@@ -7,6 +7,7 @@ below; nothing else in the package prints or exits. Set ``DRAFTER_DEBUG=1`` to g
     DrafterError                      exit 1 unless a subclass says otherwise
     +-- InputError                    exit 2  bad flag value, unreadable file, malformed input
     |   +-- TemplateError             exit 2  unknown template, template that cannot be parsed
+    |   |   +-- TemplateMarkerError   exit 2  a document's template marker names a path or unknown name
     |   +-- SourceError               exit 2  issue cannot be fetched (URL, HTTP status, budget)
     |   +-- ConfigError               exit 2  bad configuration value
     +-- EditedDraftError              exit 2  refusing to overwrite a draft a human edited
@@ -51,6 +52,11 @@ class InputError(DrafterError):
 
 class TemplateError(InputError):
     """Raised when a template is unknown or has no usable structure (e.g. no headings)."""
+
+
+class TemplateMarkerError(TemplateError):
+    """Raised when a document's ``<!-- drafter:template NAME -->`` marker names a file path or a
+    template the project does not know; only ``--template`` and config may name a file."""
 
 
 class SourceError(InputError):

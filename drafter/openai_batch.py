@@ -48,7 +48,7 @@ from drafter.pipeline import assemble_draft, expected_inputs_hash, previous_mark
 from drafter.prompts import Prompts
 from drafter.providers import BATCH_ENDPOINT, OFFLINE, answer_of, request_body
 from drafter.redaction import redact
-from drafter.writer import draft_filename
+from drafter.writer import draft_filename, inspect_target
 
 STATE_FILE = ".drafter-batch-state.json"
 STATE_SCHEMA = "drafter.openai-batch-state/1"
@@ -390,6 +390,15 @@ class _StagedRunner(_Runner):
                     ctx = await self._prepare(item)
                 except Exception as exc:
                     item.status, item.reason, ctx = "failed", _reason(exc), None
+                if ctx is not None and self.repairs.pop(id(item), None) is not None:
+                    # A partial draft: unedited, it is drafted again whole (nothing human is
+                    # lost); edited, only the direct path can splice in the failed sections.
+                    if inspect_target(Path(item.path or "")).edited:
+                        item.status = "skipped-edited"
+                        item.reason = (
+                            f"partial and edited by a human; finish it: drafter redraft {item.path} --failed"
+                        )
+                        ctx = None
                 if ctx is None:
                     self._settle(item, started)
                     return
@@ -422,7 +431,7 @@ class _StagedRunner(_Runner):
         finished: set[str] = set()
         for job in jobs:
             await self._finish(job)
-            if job.item.status in ("written", "invalid", "unchanged"):
+            if job.item.status in ("written", "invalid", "unchanged", "partial"):
                 finished.add(job.tag)
         await asyncio.to_thread(state.close, finished)
 
@@ -435,11 +444,13 @@ class _StagedRunner(_Runner):
                 contents: dict[str, SectionContent] = {}
                 usage = Usage()
                 fallbacks: list[str] = []
+                failed: list[str] = []
                 replaced: list[str] = []
                 for chain in job.results.values():
                     contents.update(chain.contents)
                     usage.add(chain.usage)
                     fallbacks.extend(chain.fallbacks)
+                    failed.extend(chain.failed)
                     replaced.extend(chain.replaced_refs)
                 result = assemble_draft(
                     job.ctx,
@@ -448,6 +459,7 @@ class _StagedRunner(_Runner):
                     contents,
                     usage=usage.to_dict(),
                     fallbacks=fallbacks,
+                    failed=failed,
                     replaced=replaced,
                 )
                 await self._write(item, result)

@@ -82,6 +82,8 @@ class DraftResult:
         default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
     )
     fallbacks: list[str] = field(default_factory=list)
+    # Section ids whose answer stayed unusable after the retry: the draft is partial.
+    failed: list[str] = field(default_factory=list)
     replaced_refs: list[str] = field(default_factory=list)
     inputs_hash: str = ""
     seconds: float = 0.0
@@ -142,11 +144,13 @@ async def _draft_with_model(
     contents: dict[str, SectionContent] = {}
     usage = Usage()
     fallbacks: list[str] = []
+    failed: list[str] = []
     replaced: list[str] = []
     for result in results:
         contents.update(result.contents)
         usage.add(result.usage)
         fallbacks.extend(result.fallbacks)
+        failed.extend(result.failed)
         replaced.extend(result.replaced_refs)
 
     def assemble() -> DraftResult:
@@ -157,6 +161,7 @@ async def _draft_with_model(
             contents,
             usage=usage.to_dict(),
             fallbacks=fallbacks,
+            failed=failed,
             replaced=replaced,
             meta=meta,
         )
@@ -225,6 +230,7 @@ def assemble_draft(
     *,
     usage: dict[str, int] | None = None,
     fallbacks: list[str] | None = None,
+    failed: list[str] | None = None,
     replaced: list[str] | None = None,
     meta: Meta | None = None,
 ) -> DraftResult:
@@ -241,6 +247,7 @@ def assemble_draft(
     model_name = draft_model_name(options)
     usage = usage if usage is not None else {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
     fallbacks = fallbacks if fallbacks is not None else []
+    failed = failed if failed is not None else []
     replaced = replaced if replaced is not None else []
     text, bodies = render_document(outline, ctx, contents, meta, notice=OFFLINE_NOTICE if offline else None)
     section_sources = {sid: c.sources for sid, c in contents.items() if c.sources}
@@ -259,6 +266,7 @@ def assemble_draft(
         sections={sid: digest(body) for sid, body in bodies.items()},
         section_sources=section_sources,
         fallbacks=fallbacks,
+        failed=failed,
         source_spec=options.source_spec,
         issue_hash=issue_fingerprint(ctx),
         comments={c.id: digest(c.body) for c in ctx.comments},
@@ -274,6 +282,7 @@ def assemble_draft(
         model=model_name,
         usage=usage,
         fallbacks=fallbacks,
+        failed=failed,
         replaced_refs=replaced,
         inputs_hash=hashed,
         seconds=time.perf_counter() - started,
@@ -405,6 +414,8 @@ def result_summary(result: DraftResult, path: Path | None, status: str) -> dict[
         "model": result.model,
         "usage": result.usage,
         "fallbacks": result.fallbacks,
+        "partial": bool(result.failed),
+        "failed_sections": result.failed,
         "seconds": round(result.seconds, 3),
     }
 

@@ -68,6 +68,9 @@ class Provenance:
     sections: dict[str, str] = field(default_factory=dict)
     section_sources: dict[str, list[str]] = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)
+    # Ids of sections whose model answer was unusable after the retry: the draft is partial
+    # until a re-run (or ``redraft --failed``) drafts them.
+    failed: list[str] = field(default_factory=list)
     source_spec: str = ""
     issue_hash: str = ""
     comments: dict[str, str] = field(default_factory=dict)

@@ -43,7 +43,7 @@ from drafter.writer import write_atomic
 if TYPE_CHECKING:
     from drafter.chains import ModelHandle
 
-Status = Literal["regenerated", "unchanged", "kept", "merged", "conflict"]
+Status = Literal["regenerated", "unchanged", "kept", "merged", "conflict", "failed"]
 Loader = Callable[[str], IssueContext]
 
 
@@ -58,6 +58,8 @@ class RedraftOptions:
     source: str | None = None
     template: str | None = None
     prompts_dir: Path | None = None
+    # The template itself, when the caller has it (a batch drafting with a template file).
+    outline: Outline | None = None
 
 
 @dataclass
@@ -83,9 +85,24 @@ class RedraftResult:
         return {
             "regenerated": f"{where} regenerated",
             "unchanged": f"{where} unchanged (the new draft is the same)",
-            "kept": f"{where} was edited by a human; kept as it is (--keep-edits)",
+            "kept": f"{where} was edited by a human; kept as it is",
             "merged": f"{where} merged with your edits (no conflicts)",
+            "failed": f"{where}: the model's answer was unusable again; it stays a TODO (run again)",
         }[self.status]
+
+
+@dataclass
+class RedraftRun:
+    """The sections one redraft regenerated, in document order, and the calls it made."""
+
+    path: Path
+    results: list[RedraftResult]
+    usage: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        return [r.section for r in self.results if r.status == "failed"]
 
 
 def find_section(outline: Outline, name: str) -> Section:
@@ -104,7 +121,19 @@ def find_section(outline: Outline, name: str) -> Section:
     return section
 
 
+def _recorded_template(name: str) -> str | None:
+    """The template a draft's marker names, if the project knows it (never a path from a document)."""
+    if not name:
+        return None
+    from drafter.documents import configured_template
+    from drafter.resources import marker_template
+
+    return marker_template(name, configured=configured_template())
+
+
 def _read(path: Path) -> str:
+    if path.exists() and not path.is_file():  # a FIFO or device would block the open below
+        raise InputError(f"{path} is not a regular file", hint="pass the path of a draft drafter wrote")
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             return handle.read()
@@ -126,10 +155,12 @@ def _eol(lines: list[str]) -> str:
     return "\r\n" if crlf * 2 > len(lines) else "\n"
 
 
-def _previous(located: Located, names: set[str]) -> str:
-    """The human's current text of the sections of ``names`` chains, as context for a chain."""
+def _previous(located: Located, names: set[str], fresh: dict[str, str] | None = None) -> str:
+    """The current text of the sections of ``names`` chains, as context for a chain: the human's,
+    or what this redraft just generated (``fresh``, by section id)."""
+    fresh = fresh or {}
     parts = [
-        f"[{r.section.heading}]\n{r.text}"
+        f"[{r.section.heading}]\n{fresh.get(r.sid, r.text)}"
         for r in located.regions.values()
         if _chain_name(r.section) in names
     ]
@@ -142,12 +173,22 @@ def _chain_name(section: Section) -> str:
 
 
 async def _generate(
-    outline: Outline, ctx: IssueContext, section: Section, options: RedraftOptions, located: Located
-) -> tuple[SectionContent, dict[str, int]]:
-    sid = section_id(section)
+    outline: Outline,
+    ctx: IssueContext,
+    sections: list[Section],
+    options: RedraftOptions,
+    located: Located,
+) -> tuple[dict[str, SectionContent | None], dict[str, int]]:
+    """New content for each of ``sections`` (None where the model's answer stayed unusable).
+
+    Each chain that owns one of them runs once, in dependency order; a later chain sees the
+    sections an earlier one just redrafted, and the human's current text of the rest.
+    """
+    wanted = {section_id(s) for s in sections}
     if options.handle is None and options.model.provider == OFFLINE:
-        return draft_offline(outline, ctx)[sid], {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-    from drafter.chains import Drafter
+        offline = draft_offline(outline, ctx)
+        return {sid: offline[sid] for sid in wanted}, {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    from drafter.chains import Drafter, Usage
 
     if options.handle is None:
         from drafter.providers import build_handle
@@ -155,17 +196,22 @@ async def _generate(
         options.handle = build_handle(options.model)
     assert options.handle is not None
     drafter = Drafter(outline, ctx, options.handle, Prompts(extra=options.prompts_dir))
-    spec = drafter.chain_of(section.heading)
-    if spec is None:  # pragma: no cover - every drafted section belongs to a chain
-        raise InputError(f"section '{section.heading}' belongs to no chain")
-    result = await drafter.run_chain(spec, _previous(located, set(spec.depends_on)))
-    content = result.contents.get(sid)
-    if content is None or content.fallback:
-        raise ProviderError(
-            f"model '{options.handle.name}' gave no usable text for '{section.heading}'; the draft is unchanged",
-            hint="retry, or use another --model",
-        )
-    return content, result.usage.to_dict()
+    usage = Usage()
+    out: dict[str, SectionContent | None] = {}
+    fresh: dict[str, str] = {}
+    for spec in drafter.specs:
+        owned = {section_id(s): s for s in spec.sections.values()}
+        if not wanted & owned.keys():
+            continue
+        result = await drafter.run_chain(spec, _previous(located, set(spec.depends_on), fresh))
+        usage.add(result.usage)
+        for sid in wanted & owned.keys():
+            content = result.contents.get(sid)
+            usable = content is not None and not content.fallback
+            out[sid] = content if usable else None
+            if content is not None and usable:
+                fresh[sid] = section_body(owned[sid], content)
+    return out, usage.to_dict()
 
 
 def _splice(lines: list[str], region: Region, text: str, eol: str) -> list[str]:
@@ -198,7 +244,44 @@ def _finish(lines: list[str], body_end: int, provenance: Provenance, keep_genera
 
 
 def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
-    """Regenerate one section of the draft at ``path``; see the module docstring."""
+    """Regenerate the section ``options.section`` of the draft at ``path``; see the module docstring.
+
+    A section whose answer stays unusable raises :class:`ProviderError`, and nothing is written.
+    """
+    from drafter.pipeline import run_sync
+
+    run = run_sync(redraft_sections(path, [options.section], options, load), lambda: [options.handle])
+    result = run.results[0]
+    result.usage = run.usage
+    return result
+
+
+def failed_sections(path: Path) -> list[str]:
+    """The ids of the sections the draft's state records as failed (a partial draft)."""
+    record = read_draft(_read(path), path)
+    if record.provenance is None:
+        raise InputError(
+            f"{path} has no drafter marker, so drafter did not write it (or the marker was removed)",
+            hint="redraft only works on drafts made by 'drafter from-issue'",
+        )
+    return list(record.provenance.failed)
+
+
+async def redraft_sections(
+    path: Path,
+    names: list[str],
+    options: RedraftOptions,
+    load: Loader,
+    *,
+    lenient: bool = False,
+) -> RedraftRun:
+    """Regenerate the sections ``names`` of the draft at ``path`` in one write.
+
+    Each chain involved runs once. ``lenient``: a section whose answer stays unusable is left
+    as it was and stays recorded as failed (status ``failed``), while the others are written;
+    otherwise it raises :class:`ProviderError` before anything is written. A failed section a
+    human has since filled in counts as done: it is kept, and no longer recorded as failed.
+    """
     original = _read(path)
     record = read_draft(original, path)
     provenance = record.provenance
@@ -215,92 +298,145 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
         warnings.append(
             f"the state file {state_path(path).name} {what}: "
             + (
-                "it is rebuilt with only this section's record"
+                "it is rebuilt with only "
+                + ("this section's record" if len(names) == 1 else "the redrafted sections' records")
                 if untouched
                 else "drafter cannot tell your lines from its own, so every line that differs from "
                 "the new draft is left as a conflict to resolve"
             )
         )
-    outline = load_outline(options.template or provenance.template)
-    section = find_section(outline, options.section)
-    sid = section_id(section)
+    outline = options.outline or load_outline(options.template or _recorded_template(provenance.template))
+    order = {section_id(s): n for n, s in enumerate(outline.walk())}
+    picked = {section_id(s): s for s in (find_section(outline, name) for name in names)}
     located = locate(original, outline)
-    region = located.regions.get(sid)
-    if region is None:
-        raise InputError(
-            f"section '{section.heading}' is not in {path}",
-            hint="restore its heading, or redraft another section",
+    results: dict[str, RedraftResult] = {}
+    todo: list[tuple[Section, bool]] = []
+    failed = [sid for sid in provenance.failed if sid in order]
+    for sid, section in sorted(picked.items(), key=lambda item: order[item[0]]):
+        region = located.regions.get(sid)
+        if region is None:
+            raise InputError(
+                f"section '{section.heading}' is not in {path}",
+                hint="restore its heading, or redraft another section",
+            )
+        if has_markers(region.text):
+            raise InputError(
+                f"section '{section.heading}' in {path} still has conflict markers",
+                hint="resolve the <<<<<<< / >>>>>>> blocks first",
+            )
+        edited = not untouched and region.edited(provenance) is not False
+        if edited and (options.keep_edits or (lenient and sid in failed)):
+            results[sid] = RedraftResult(path, section.heading, "kept", True, warnings=warnings)
+            failed = [f for f in failed if f != sid]  # the human wrote it: it is no longer missing
+        else:
+            todo.append((section, edited))
+    usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    new_prov = replace(provenance, failed=failed)
+    lines = located.lines
+    ctx: IssueContext | None = None
+    if todo:
+        spec = options.source or provenance.source_spec
+        if not spec:
+            raise InputError(
+                f"{path} does not record the SOURCE it was drafted from (its state file is missing, it was "
+                "read from stdin, or it is an older draft)",
+                hint="pass --source with the issue URL or file",
+            )
+        ctx = with_recorded_notes(load(spec), provenance)
+        # Recorded from the repository root (or by bare name), whatever form it was given or kept in.
+        source_spec = record_source(spec if options.source else recorded_source(spec, path), path)
+        sections = [section for section, _ in todo]
+        generated, usage = await _generate(outline, ctx, sections, options, located)
+        unusable = [s for s in sections if generated.get(section_id(s)) is None]
+        if unusable and not lenient:
+            assert options.handle is not None
+            raise ProviderError(
+                f"model '{options.handle.name}' gave no usable text for '{unusable[0].heading}'; "
+                "the draft is unchanged",
+                hint="retry, or use another --model",
+            )
+        new_prov = replace(
+            new_prov,
+            comments={c.id: digest(c.body) for c in ctx.comments},
+            issue_hash=issue_fingerprint(ctx),
+            source_spec=source_spec,
+            notes=[note.text for note in ctx.notes],
+            partial=provenance.partial or not complete,
         )
-    if has_markers(region.text):
-        raise InputError(
-            f"section '{section.heading}' in {path} still has conflict markers",
-            hint="resolve the <<<<<<< / >>>>>>> blocks first",
-        )
-    edited = not untouched and region.edited(provenance) is not False
-    if edited and options.keep_edits:
-        return RedraftResult(path, section.heading, "kept", True, warnings=warnings)
-    spec = options.source or provenance.source_spec
-    if not spec:
-        raise InputError(
-            f"{path} does not record the SOURCE it was drafted from (its state file is missing, it was read "
-            "from stdin, or it is an older draft)",
-            hint="pass --source with the issue URL or file",
-        )
-    ctx = with_recorded_notes(load(spec), provenance)
-    # Recorded from the repository root (or by bare name), whatever form it was given or kept in.
-    source_spec = record_source(spec if options.source else recorded_source(spec, path), path)
-    from drafter.pipeline import run_sync
-
-    content, usage = run_sync(_generate(outline, ctx, section, options, located), lambda: [options.handle])
-    new_body = section_body(section, content)
-    conflicts: list[Conflict] = []
-    status: Status
-    if not edited:
-        replacement, status = new_body, "regenerated"
-    else:
-        base = provenance.bases.get(sid, "")
-        if digest(base) != provenance.sections.get(sid):
-            base = ""  # no usable base: every differing line is the human's, kept in conflicts
-        merged = merge3(base, region.text, new_body)
-        replacement, status = merged.text, "merged" if merged.clean else "conflict"
-        offset = region.start if region.start < region.end else region.heading + 2
-        conflicts = [Conflict(c.start + offset, c.end + offset) for c in merged.conflicts]
-    eol = _eol(located.lines)
-    lines = _splice(located.lines, region, replacement, eol)
-    shift = len(lines) - len(located.lines)
-
-    new_prov = replace(
-        provenance,
-        sections={**provenance.sections, sid: digest(new_body)},
-        bases={**provenance.bases, sid: new_body},
-        section_sources={k: v for k, v in provenance.section_sources.items() if k != sid},
-        comments={c.id: digest(c.body) for c in ctx.comments},
-        issue_hash=issue_fingerprint(ctx),
-        source_spec=source_spec,
-        notes=[note.text for note in ctx.notes],
-        partial=provenance.partial or not complete,
-    )
-    if content.sources:
-        new_prov.section_sources[sid] = content.sources
-    body_end = located.body_end + shift
-    if located.sources_line is not None and set(used_sources(new_prov.section_sources)) != set(
-        used_sources(provenance.section_sources)
+        lines = _apply(path, outline, lines, todo, generated, new_prov, results, warnings)
+    final = locate("".join(lines), outline)
+    body_end = final.body_end
+    if (
+        ctx is not None
+        and final.sources_line is not None
+        and set(used_sources(new_prov.section_sources)) != set(used_sources(provenance.section_sources))
     ):
-        start = located.sources_line + shift
-        end = body_end
+        eol = _eol(lines)
+        start, end = final.sources_line, body_end
         while end > start and not bare(lines[end - 1]).strip():
             end -= 1
         block = [line + eol for line in render_sources(ctx, new_prov.section_sources).split("\n")]
         lines = [*lines[:start], *block, *lines[end:]]
         body_end += len(block) - (end - start)
-    keep_generated = edited or was_edited(original) is not False
-    text = _finish(lines, body_end, new_prov, keep_generated, eol)
-    result = RedraftResult(path, section.heading, status, edited, conflicts, usage, warnings)
+    keep_generated = any(edited for _, edited in todo) or was_edited(original) is not False
+    text = _finish(lines, body_end, new_prov, keep_generated, _eol(located.lines))
+    ordered = [results[sid] for sid in sorted(results, key=order.__getitem__)]
+    run = RedraftRun(path, ordered, usage, warnings)
     if text == original and record.state == "file":
-        result.status = "unchanged"
-        return result
+        for result in ordered:
+            if result.status == "regenerated":
+                result.status = "unchanged"
+        return run
     _write_with_backup(path, original, text, new_prov.state_json())
-    return result
+    return run
+
+
+def _apply(
+    path: Path,
+    outline: Outline,
+    lines: list[str],
+    todo: list[tuple[Section, bool]],
+    generated: dict[str, SectionContent | None],
+    prov: Provenance,
+    results: dict[str, RedraftResult],
+    warnings: list[str],
+) -> list[str]:
+    """Splice each new section into ``lines``, top down, merging with a human's edits; updates
+    ``prov`` (hashes, bases, sources, failed) and ``results`` in place."""
+    eol = _eol(lines)
+    for section, edited in todo:
+        sid = section_id(section)
+        content = generated.get(sid)
+        if content is None:
+            results[sid] = RedraftResult(path, section.heading, "failed", edited, warnings=warnings)
+            if sid not in prov.failed:
+                prov.failed.append(sid)
+            continue
+        # Located again on the text as spliced so far: sections below an earlier splice moved.
+        region = locate("".join(lines), outline).regions[sid]
+        new_body = section_body(section, content)
+        conflicts: list[Conflict] = []
+        status: Status
+        if not edited:
+            replacement, status = new_body, "regenerated"
+        else:
+            base = prov.bases.get(sid, "")
+            if digest(base) != prov.sections.get(sid):
+                base = ""  # no usable base: every differing line is the human's, kept in conflicts
+            merged = merge3(base, region.text, new_body)
+            replacement, status = merged.text, "merged" if merged.clean else "conflict"
+            offset = region.start if region.start < region.end else region.heading + 2
+            # Later splices are below this one (top down), so these line numbers stay true.
+            conflicts = [Conflict(c.start + offset, c.end + offset) for c in merged.conflicts]
+        lines = _splice(lines, region, replacement, eol)
+        prov.sections = {**prov.sections, sid: digest(new_body)}
+        prov.bases = {**prov.bases, sid: new_body}
+        prov.section_sources = {k: v for k, v in prov.section_sources.items() if k != sid}
+        if content.sources:
+            prov.section_sources[sid] = content.sources
+        prov.failed = [f for f in prov.failed if f != sid]
+        results[sid] = RedraftResult(path, section.heading, status, edited, conflicts, {}, warnings)
+    return lines
 
 
 def _write_with_backup(path: Path, original: str, text: str, state: str) -> None:

@@ -4,8 +4,9 @@ The document skeleton is a jinja2 template of our own (``document.md.j2`` in thi
 rendered with ``StrictUndefined``; issue text and model output are only ever *values* passed to
 it, never template source, so ``{{ 7*7 }}`` in an issue stays literal. Before a value is placed,
 :func:`safe_markdown` makes sure it cannot change the document's structure: headings inside it
-become bold lines, unclosed fences are closed, and HTML comments (which could forge drafter's
-provenance block or hide text) are escaped.
+become bold lines, unclosed fences are closed, and raw HTML outside code is escaped (see
+:mod:`drafter.htmlcheck`): an HTML comment could forge drafter's provenance block or hide text,
+and an unclosed ``<details>`` or ``<div>`` would fold the rest of the draft in an HTML view.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import jinja2
 
-from drafter import mdparse
+from drafter import htmlcheck, mdparse
 from drafter.context import IssueContext
 from drafter.draft import TODO, SectionContent, section_id
 from drafter.outline import MetaField, Outline, Section, placeholders_in
@@ -40,42 +41,29 @@ def _environment() -> jinja2.Environment:
 
 
 _CONTAINER = re.compile(r"^(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
-# HTML blocks that do not end at a blank line (CommonMark kinds 1 and 3-5): left as they are, they
-# would swallow every later heading of the document.
-_RUNAWAY_HTML = re.compile(
-    r"<(?=(?:pre|script|style|textarea)(?:[\s>]|$)|\?|![A-Za-z]|!\[CDATA\[)", re.IGNORECASE
-)
 _TRAILING_ELLIPSIS = re.compile(r"(^|[^\w.…])(?:\.\.\.|…)[ \t]*$")
 
 
 def safe_markdown(text: str) -> str:
     """Neutralise structure in untrusted markdown so it stays inside its section.
 
-    Headings become bold lines (list and quote markers kept), unclosed fences are closed, HTML
-    comments and HTML blocks that would run to the end of the document are escaped, and a line
-    ending in a bare ``...`` (which the validator reads as a template placeholder) ends in ``[…]``.
+    Headings become bold lines (list and quote markers kept), unclosed fences are closed, every
+    raw HTML tag, comment or declaration outside code is escaped (``<br>`` aside;
+    :func:`drafter.htmlcheck.escape_html`), and a line ending in a bare ``...`` (which the
+    validator reads as a template placeholder) ends in ``[…]``.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
     text = text.replace("<!--", "&lt;!--")
     if _plain(text):
         return _fix_ellipses(text.split("\n"), set())
-    tokens = mdparse.parse(text)
-    for _ in range(8):  # an escaped HTML block may uncover another one
-        lines = text.split("\n")
-        for tok in tokens:
-            if tok.type == "html_block" and tok.map:
-                lines[tok.map[0]] = _RUNAWAY_HTML.sub("&lt;", lines[tok.map[0]], count=1)
-        escaped = "\n".join(lines)
-        if escaped == text:
-            break
-        text = escaped
-        tokens = mdparse.parse(text)
+    text, tokens = htmlcheck.escape_html(text)
     lines = text.split("\n")
     code_lines: set[int] = set()
     for index, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map:
             start, end = tok.map
-            title = mdparse.plain_text(tokens[index + 1]).strip()
+            # Plain text turns "&lt;details>" and "`<div>`" back into tags: escape them again.
+            title = htmlcheck.escape_text(mdparse.plain_text(tokens[index + 1]).strip())
             if tok.markup.startswith("#"):
                 prefix = _CONTAINER.match(lines[start])
                 lead = prefix.group(0) if prefix else ""

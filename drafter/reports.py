@@ -11,7 +11,7 @@ Usage::
 
 The JSON report is ``{"schema", "items": [{"source", "path", "status", "reason", "findings",
 "usage", "seconds"}], "totals": {...}}``. In JUnit each issue is one testcase; ``failed`` and
-``invalid`` items are failures, ``skipped-*`` items are skipped.
+``invalid`` and ``partial`` items are failures, ``skipped-*`` and ``not-run`` items are skipped.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from drafter.batch import BatchItem, BatchRun
+from drafter.batch import STATUSES, BatchItem, BatchRun
 from drafter.errors import WriteError
 from drafter.redaction import redact
-from drafter.writer import write_atomic
+from drafter.writer import check_regular, write_atomic
 
 REPORT_SCHEMA = "drafter.batch-report/1"
-FAILURES = frozenset({"failed", "invalid"})
-SKIPS = frozenset({"skipped-edited", "skipped-budget"})
+FAILURES = frozenset({"failed", "invalid", "partial"})
+SKIPS = frozenset({"skipped-edited", "skipped-budget", "not-run"})
 ANNOTATION_LIMIT = 50
 
 
@@ -92,11 +92,7 @@ def _cell(text: str) -> str:
 def markdown_summary(run: BatchRun, *, title: str = "drafter batch") -> str:
     """A short markdown report for humans (and ``$GITHUB_STEP_SUMMARY``)."""
     totals = run.totals()
-    counts = ", ".join(
-        f"{totals[name]} {name}"
-        for name in ("written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed")
-        if totals[name]
-    )
+    counts = ", ".join(f"{totals[name]} {name}" for name in STATUSES if totals[name])
     verdict = "all drafts ok" if run.ok else "some drafts need attention"
     lines = [
         f"## {title}: {verdict}",
@@ -141,8 +137,9 @@ def github_annotations(run: BatchRun, *, limit: int = ANNOTATION_LIMIT) -> Itera
     """
     lines: list[str] = []
     for item in run.items:
-        if item.status == "failed":
-            lines.append(annotation("error", f"{item.source}: {item.reason}", title="drafter batch: failed"))
+        if item.status in ("failed", "partial"):
+            title = f"drafter batch: {item.status}"
+            lines.append(annotation("error", f"{item.source}: {item.reason}", title=title, file=item.path))
     for level in ("error", "warning"):
         for item in run.items:
             for finding in item.findings:
@@ -167,6 +164,7 @@ def append_step_summary(markdown: str, env: Mapping[str, str]) -> bool:
     target = env.get("GITHUB_STEP_SUMMARY", "").strip()
     if not target:
         return False
+    check_regular(Path(target), "GITHUB_STEP_SUMMARY", hint="point it at a regular file, or unset it")
     try:
         with open(target, "a", encoding="utf-8") as handle:
             handle.write(redact(markdown.rstrip("\n")) + "\n\n")

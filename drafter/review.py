@@ -213,7 +213,9 @@ def _section_checks(
             provenance is not None
             and sid in provenance.sections
             and not provenance.section_sources.get(sid)
-            and sid not in provenance.fallbacks
+            # fallbacks are recorded by heading, failed sections by id: neither cites a source.
+            and heading not in provenance.fallbacks
+            and sid not in provenance.failed
             and count >= NEAR_EMPTY_WORDS
         ):
             found.append(

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from markdown_it.token import Token
 
-from drafter import mdparse
+from drafter import htmlcheck, mdparse
 from drafter.outline import Outline, Section, clean_title, metadata_lines, normalise, title_key
 
 Severity = Literal["error", "warning"]
@@ -44,6 +44,7 @@ RULES: dict[str, str] = {
     "metadata-missing": "a header metadata field is absent",
     "metadata-invalid": "a header metadata value is not allowed or malformed",
     "todo-left": "a TODO marker is left (warning; error with --strict)",
+    "html-unbalanced": "block-level HTML (<details>, <div> ...) is opened and not closed, or the reverse",
 }
 
 
@@ -91,7 +92,11 @@ class Report:
 
 
 def template_marker(text: str) -> str | None:
-    """The template named by a ``<!-- drafter:template NAME -->`` marker in a draft, if any."""
+    """The template named by a ``<!-- drafter:template NAME -->`` marker in a draft, if any.
+
+    The value is the document's, so untrusted: :func:`drafter.resources.marker_template` turns it
+    into a template only when it names one the project knows.
+    """
     match = _TEMPLATE_MARK.search(text[:4000]) or _TEMPLATE_MARK.search(text)
     return match.group(1) if match else None
 
@@ -185,6 +190,8 @@ class _Checker:
         self._check_metadata(preamble)
         self._check_sections(raws)
         self._check_todos()
+        for line, message in htmlcheck.unbalanced(self.text):
+            self.add("html-unbalanced", "error", line, message)
         self.findings.sort(key=lambda f: (f.line, f.rule))
         return self.findings
 

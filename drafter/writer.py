@@ -7,12 +7,18 @@ between the two leaves a state file for the new text beside the old draft, which
 apart (``stale``), so nothing reads the wrong state. An existing file is overwritten only when
 drafter wrote it and nobody changed it since, as told by the hash in its marker; otherwise
 ``--force`` is required.
+
+Only regular files are written or read as drafts. A FIFO, socket or device at the target (``--out
+/dev/stdout``, a named pipe) is refused with :class:`~drafter.errors.WriteError` before anything is
+opened: reading a FIFO blocks until a writer comes, and renaming over a device either fails or
+replaces it, so neither can be written atomically. Standard output is asked for with ``--out -``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -53,6 +59,35 @@ def draft_filename(ctx: IssueContext) -> str:
     return "-".join(slugs or ["draft"]) + ".md"
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO or pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_regular(path: Path, what: str, *, hint: str) -> bool:
+    """True if ``path`` is a regular file, False if nothing is there; else a :class:`WriteError`.
+
+    Decided by ``stat`` alone (symbolic links followed), so nothing is opened: a FIFO, socket or
+    device (``/dev/stdout`` is one of them, or a pipe) is refused before it can block a command.
+    ``what`` names the path in the message (``--out``, ``--trace``, ``output path``).
+    """
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False  # a missing file or folder is reported by whoever needs it
+    except OSError as exc:
+        raise WriteError(f"cannot use {what} {path}: {exc.strerror or exc}", hint=hint) from None
+    if stat.S_ISREG(info.st_mode):
+        return True
+    if stat.S_ISDIR(info.st_mode):
+        raise WriteError(f"{what} {path} is a directory", hint=hint)
+    kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+    raise WriteError(f"{what} {path} is {kind}, not a regular file", hint=hint)
+
+
 @dataclass(frozen=True)
 class Existing:
     """What is at the target path before writing; ``state`` as :class:`~drafter.provenance.Record`."""
@@ -62,16 +97,18 @@ class Existing:
     inputs_hash: str | None
     text: str = ""
     state: StateStatus = "none"
+    # Section ids recorded as failed: the draft is partial (see drafter.pipeline.DraftResult).
+    failed: tuple[str, ...] = ()
 
 
 def inspect_target(path: Path) -> Existing:
     """Read the target (if any) and tell whether a human edited it and which inputs made it."""
-    if not path.exists():
+    if not check_regular(
+        path, "output path", hint="drafts are regular files: remove it or pick another path"
+    ):
         return Existing(False, False, None)
-    if path.is_dir():
-        raise WriteError(
-            f"output path {path} is a directory", hint="pass a file path to --out, or use --out-dir"
-        )
+    # The state file beside it is read too (read_draft): a FIFO there would block just the same.
+    check_regular(state_path(path), "state file", hint="remove it; drafter writes it as a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -80,13 +117,15 @@ def inspect_target(path: Path) -> Existing:
     if record.provenance is None:
         return Existing(True, True, None, text)
     edited = digest(record.body.rstrip("\n")) != record.provenance.generated
-    return Existing(True, edited, record.provenance.inputs, text, record.state)
+    failed = tuple(record.provenance.failed)
+    return Existing(True, edited, record.provenance.inputs, text, record.state, failed)
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and ``os.replace``; every file drafter
     writes goes through here, and through :func:`drafter.redaction.redact` on the way."""
     text = redact(text)
+    check_regular(path, "output path", hint="remove it or write elsewhere")
     directory = path.parent
     if not directory.is_dir():
         raise WriteError(
@@ -125,6 +164,7 @@ def check_target(path: Path, *, force: bool = False) -> Existing:
             hint="give the draft a .md name",
         )
     existing = inspect_target(path)
+    check_regular(state_path(path), "state file", hint="remove it; drafter writes it as a regular file")
     if existing.exists and existing.edited and not force:
         raise EditedDraftError(
             f"{path} was edited by a human (or not written by drafter); refusing to overwrite it",
@@ -158,6 +198,8 @@ def write_draft(path: Path, text: str, state: str | None = None, *, force: bool 
 
 
 def _read(path: Path) -> str | None:
+    if not path.is_file():  # missing, or not a regular file: never opened (a FIFO would block)
+        return None
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

@@ -10,6 +10,8 @@ request's ``response_format`` (or tool) schema. Faults are picked by a seeded RN
     reset      the socket is closed with RST, no response at all
     cut_body   a 200 whose body stops halfway (Content-Length promises more)
     slow       the right answer, after ``slow_seconds`` (beyond a short ``DRAFTER_TIMEOUT``)
+    timeout    a 504 marked ``X-Fault: timeout``, which the client turns into ``httpx2.ReadTimeout``
+               once a test calls :func:`client_side_timeouts`: the SDK's timeout path, with no clock
     truncated  a 200 whose message content is half of the JSON answer
     schema     a 200 whose content is JSON that violates the schema
     length     like ``truncated`` but with ``finish_reason: "length"``
@@ -22,6 +24,15 @@ request's ``response_format`` (or tool) schema. Faults are picked by a seeded RN
     echo_error200  a 200 error object that quotes the ``Authorization`` header
     echo_html  a 502 HTML error page (a proxy's) that quotes the ``Authorization`` header
 
+``keyed`` draws each request's fault from the request itself (its body, and how many times that
+body was sent before: the SDK resends the same body on a retry), not from the order in which
+concurrent requests arrive. The same requests then meet the same faults on every run, on a fast
+machine or a loaded one, whatever the thread timing.
+
+Faults that depend on a clock race (``slow`` against a short timeout) change with the load on the
+machine. Tests that must not use ``timeout`` with :func:`client_side_timeouts` and
+:data:`STEADY_FAULTS` instead, and a generous ``DRAFTER_TIMEOUT`` as a hang guard only.
+
 ``unsupported`` lists structured-output methods the server rejects with HTTP 400, as servers
 without them do: ``json_schema``, ``json_object`` (response_format types) and ``tools``.
 ``methods`` records the method of every request, in order.
@@ -31,6 +42,7 @@ Every request's headers are kept in ``seen_headers`` so tests can check what was
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -46,6 +58,42 @@ from typing import Any
 FAULTS = ("429", "500", "503", "reset", "cut_body", "slow", "truncated", "schema", "length", "refusal")
 TRANSPORT_FAULTS = ("429", "500", "503", "reset", "cut_body", "slow")
 CONTENT_FAULTS = ("truncated", "schema", "length", "refusal")
+# FAULTS with the wall-clock ``slow`` replaced by the injected ``timeout`` (see client_side_timeouts).
+STEADY_FAULTS = tuple("timeout" if kind == "slow" else kind for kind in FAULTS)
+TIMEOUT_HEADER = "X-Fault"
+
+
+def client_side_timeouts(monkeypatch: Any) -> None:
+    """Make every response marked ``X-Fault: timeout`` a ``httpx2.ReadTimeout`` in this process.
+
+    The client raises it where a real read timeout is raised (the transport), so the OpenAI SDK
+    retries it and reports ``APITimeoutError`` exactly as it would after ``DRAFTER_TIMEOUT`` s
+    of silence; but which call times out is the server's script or draw, never the machine's speed.
+    """
+    import httpx2
+
+    def marked(response: Any) -> bool:
+        return bool(response.headers.get(TIMEOUT_HEADER) == "timeout")
+
+    send_async = httpx2.AsyncHTTPTransport.handle_async_request
+    send = httpx2.HTTPTransport.handle_request
+
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        response = await send_async(self, request)
+        if marked(response):
+            await response.aclose()
+            raise httpx2.ReadTimeout("injected by the fault server", request=request)
+        return response
+
+    def handle_request(self: Any, request: Any) -> Any:
+        response = send(self, request)
+        if marked(response):
+            response.close()
+            raise httpx2.ReadTimeout("injected by the fault server", request=request)
+        return response
+
+    monkeypatch.setattr(httpx2.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+    monkeypatch.setattr(httpx2.HTTPTransport, "handle_request", handle_request)
 
 
 def _instance(schema: dict[str, Any], defs: dict[str, Any], name: str = "") -> Any:
@@ -113,8 +161,12 @@ class FaultServer:
         echo_auth: bool = False,
         unsupported: Iterable[str] = (),
         keep_alive: bool = False,
+        keyed: bool = False,
     ) -> None:
         self.keep_alive = keep_alive
+        self.keyed = keyed
+        self.seed = seed
+        self.sent: Counter[str] = Counter()
         self.unsupported = frozenset(unsupported)
         self.methods: list[str] = []
         self.rate = rate
@@ -165,6 +217,20 @@ class FaultServer:
             self.counts[kind] += 1
             return kind
 
+    def _pick_for(self, body: bytes) -> str:
+        """Like :meth:`_pick`, but the draw depends on the request, not on when it arrived."""
+        key = hashlib.sha256(body).hexdigest()
+        with self.lock:
+            self.calls += 1
+            self.sent[key] += 1
+            if self.script:
+                kind = self.script.pop(0)
+            else:
+                draw = random.Random(f"{self.seed}:{key}:{self.sent[key]}")
+                kind = draw.choice(self.faults) if self.faults and draw.random() < self.rate else "ok"
+            self.counts[kind] += 1
+            return kind
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -195,7 +261,8 @@ class FaultServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                request = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                request = json.loads(raw or b"{}")
                 method = (
                     "tools"
                     if request.get("tools")
@@ -208,7 +275,7 @@ class FaultServer:
                     message = f"response_format {method} is not supported by this server"
                     self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
                     return
-                kind = server._pick()
+                kind = server._pick_for(raw) if server.keyed else server._pick()
                 try:
                     self._fault(kind, request)
                 except (BrokenPipeError, ConnectionResetError):
@@ -225,6 +292,8 @@ class FaultServer:
                     self._json(int(kind), error)
                 elif kind == "401":
                     self._json(401, error)
+                elif kind == "timeout":
+                    self._json(504, error, {TIMEOUT_HEADER: "timeout"})
                 elif kind == "redirect":
                     self.send_response(307)
                     self.send_header("Location", server.redirect_to + self.path.removeprefix("/v1"))

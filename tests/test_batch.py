@@ -3,14 +3,21 @@
 The fake chat model answers each chain from the answer shape in its prompt, so drafts of many
 issues can run concurrently in any order; it counts its calls (a re-run must make none), tracks
 how many calls overlap, and raises for an issue that says EXPLODE.
+
+No outcome here depends on the machine's speed: where calls must overlap, or one fetch must end
+before another, a gate (:class:`Crowd`, an Event) holds them until the state the test is about has
+been reached. Their timeouts (``HANG_GUARD``) only end a test that would otherwise hang.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +29,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from test_chains import chain_answer, reply
 from typer.testing import CliRunner
 
+from drafter import chains
 from drafter.batch import (
     BatchItem,
     BatchOptions,
@@ -56,9 +64,92 @@ ISSUES = [
 ]
 
 
+# Seconds a gate waits before it gives up and fails the test: only a guard against hanging for
+# ever, never what makes a test pass (a gate opens on a count of calls, not on a clock).
+HANG_GUARD = 120.0
+
+
 @pytest.fixture
 def vcr_cassette_dir() -> str:
     return str(ROOT / "cassettes" / "batch")
+
+
+class Crowd:
+    """Holds every model call until ``parked`` drafts are stuck at once, each in a held call or
+    waiting for a call slot every other call holds, then lets every call through for good.
+
+    Until it opens no call finishes, so no slot is freed and nothing the batch would allow at
+    once is missed: the calls held when it opens are exactly as many as the batch runs at once
+    (``SchemaChat.peak``), on any machine. A batch that never gets ``parked`` drafts going (one
+    that drafts fewer issues at a time) is held until ``HANG_GUARD``, then fails.
+    Install it with :func:`crowd_at`, which also makes the call slots report waiting calls.
+    """
+
+    def __init__(self, parked: int) -> None:
+        self.parked = parked
+        self.calling = 0  # model calls held here
+        self.waiting = 0  # calls that found every call slot taken
+        self.opened = False  # by the count of parked drafts (not by the hang guard)
+        self._gate = asyncio.Event()
+
+    def _check(self) -> None:
+        if not self._gate.is_set() and self.calling + self.waiting >= self.parked:
+            self.opened = True
+            self._gate.set()
+
+    async def call(self) -> None:
+        """One model call: return once the crowd is open."""
+        self.calling += 1
+        self._check()
+        try:
+            await asyncio.wait_for(self._gate.wait(), HANG_GUARD)
+        except TimeoutError:
+            self._gate.set()  # fail this call and let the others go, rather than hang
+            raise AssertionError(
+                f"only {self.calling} calls held and {self.waiting} waiting for a slot; "
+                f"expected {self.parked} drafts in progress at once"
+            ) from None
+        finally:
+            self.calling -= 1
+
+    @contextlib.contextmanager
+    def waiting_for_slot(self) -> Iterator[None]:
+        self.waiting += 1
+        self._check()
+        try:
+            yield
+        finally:
+            self.waiting -= 1
+
+
+def crowd_at(monkeypatch: pytest.MonkeyPatch, parked: int) -> Crowd:
+    """A :class:`Crowd`, told of each call that finds every call slot of a limited handle taken."""
+    crowd = Crowd(parked)
+
+    class CountedSlots(chains.CallSlots):
+        def __init__(self, size: int) -> None:
+            super().__init__(size)
+            self.size = size
+            self.taken = 0
+
+        @contextlib.asynccontextmanager
+        async def hold(self, ahead: int = 1) -> AsyncIterator[None]:
+            # Every slot taken: this call waits for one. (A slot given back goes straight to a
+            # waiting call, so ``taken`` undercounts the waiting once calls finish; by then the
+            # crowd is open and no longer counts.)
+            full = self.taken >= self.size
+            async with contextlib.AsyncExitStack() as stack:
+                with crowd.waiting_for_slot() if full else contextlib.nullcontext():
+                    await stack.enter_async_context(super().hold(ahead))
+                self.taken += 1
+                try:
+                    yield
+                finally:
+                    self.taken -= 1
+
+    # ModelHandle.limit makes its slots (one CallSlots per event loop) by this name.
+    monkeypatch.setattr(chains, "CallSlots", CountedSlots)
+    return crowd
 
 
 class SchemaChat(BaseChatModel):
@@ -68,7 +159,8 @@ class SchemaChat(BaseChatModel):
     calls: int = 0
     active: int = 0
     peak: int = 0
-    delay: float = 0.0
+    # Holds each async call until enough of them overlap (see Crowd); None: answer at once.
+    crowd: Crowd | None = None
     overrides: dict[str, Any] = {}
 
     @property
@@ -105,14 +197,15 @@ class SchemaChat(BaseChatModel):
         self.active += 1
         self.peak = max(self.peak, self.active)
         try:
-            await asyncio.sleep(self.delay)
+            if self.crowd is not None:
+                await self.crowd.call()
             return self._answer(messages)
         finally:
             self.active -= 1
 
 
-def fake(outline: Outline, delay: float = 0.0) -> tuple[SchemaChat, DraftOptions]:
-    chat = SchemaChat(specs=plan(outline), delay=delay)
+def fake(outline: Outline, crowd: Crowd | None = None) -> tuple[SchemaChat, DraftOptions]:
+    chat = SchemaChat(specs=plan(outline), crowd=crowd)
     options = DraftOptions(
         model=resolve_model("openai:fake", {"OPENAI_API_KEY": "sk-test"}),
         handle=ModelHandle(chat, "openai:fake"),
@@ -127,12 +220,21 @@ def adr() -> Outline:
 
 
 def batch(
-    sources: list[Any], outline: Outline, out_dir: Path, draft: DraftOptions, **kw: Any
+    sources: list[Any],
+    outline: Outline,
+    out_dir: Path,
+    draft: DraftOptions,
+    *,
+    then: Callable[[BatchItem], None] | None = None,
+    **kw: Any,
 ) -> tuple[BatchRun, list[tuple[str, int, int]]]:
+    """Run a batch; ``then`` is called with each item as it settles."""
     seen: list[tuple[str, int, int]] = []
 
     def hook(item: BatchItem, done: int, total: int) -> None:
         seen.append((item.status, done, total))
+        if then is not None:
+            then(item)
 
     options = BatchOptions(out_dir=out_dir, draft=draft, on_item=hook, **kw)
     return run_batch([str(s) for s in sources], outline, options), seen
@@ -169,7 +271,9 @@ def test_mixed_success_and_failure(tmp_path: Path, adr: Outline) -> None:
     assert {total for _, _, total in seen} == {4}
     totals = run.totals()
     assert totals["written"] == 2 and totals["failed"] == 2 and totals["items"] == 4
-    assert totals["calls"] == 2 * len(plan(adr))
+    # The failed item's call counts too: it was made (and paid for) before the model exploded.
+    assert items["explode.md"].usage["calls"] >= 1
+    assert totals["calls"] == 2 * len(plan(adr)) + items["explode.md"].usage["calls"]
     assert chat.calls >= totals["calls"]
 
 
@@ -254,20 +358,32 @@ def test_invalid_draft_is_written_with_findings(tmp_path: Path) -> None:
     assert run.exit_code() == 1
 
 
-def test_batch_is_concurrent_and_bounded(tmp_path: Path, adr: Outline) -> None:
+def test_batch_is_concurrent_and_bounded(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sources = write_issues(tmp_path / "issues", 8)
-    chat, options = fake(adr, delay=0.05)
+    # --concurrency 3: six issues in progress (two per call slot). Calls are held until all six
+    # are stuck, in a call or waiting for a slot, so every call the batch would let overlap does.
+    crowd = crowd_at(monkeypatch, parked=6)
+    chat, options = fake(adr, crowd)
     run, _ = batch(sources, adr, tmp_path / "out", options, concurrency=3)
     assert {i.status for i in run.items} == {"written"}
-    # --concurrency bounds model calls in flight, across issues, and the batch reaches it.
+    # --concurrency bounds model calls in flight, across issues, and the batch reaches it: one
+    # at a time would never get six issues stuck; no bound (or a looser one) would hold 4 to 6.
+    assert crowd.opened
     assert chat.peak == 3
     assert chat.calls == 8 * len(plan(adr))
 
 
-def test_batch_keeps_two_issues_in_progress_per_call_slot(tmp_path: Path, adr: Outline) -> None:
+def test_batch_keeps_two_issues_in_progress_per_call_slot(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While a draft waits on its own previous answer, another issue uses the free call slot."""
     sources = write_issues(tmp_path / "issues", 6)
-    chat, options = fake(adr, delay=0.05)
+    # The first issue's first call is held until a second issue waits for the one slot: with one
+    # issue per slot that never happens, and the test fails (at the hang guard).
+    crowd = crowd_at(monkeypatch, parked=2)
+    chat, options = fake(adr, crowd)
     started: list[str] = []
     original = options.on_event
 
@@ -280,6 +396,7 @@ def test_batch_keeps_two_issues_in_progress_per_call_slot(tmp_path: Path, adr: O
     options.on_event = on_event
     run, _ = batch(sources, adr, tmp_path / "out", options, concurrency=1)
     assert {i.status for i in run.items} == {"written"} and chat.peak == 1
+    assert crowd.opened
     first = plan(adr)[0].name
     # Two issues start their first chain before the first issue's draft is done.
     assert started[:2] == [first, first]
@@ -356,23 +473,29 @@ def test_same_issue_through_two_files_fails_the_second(tmp_path: Path, adr: Outl
 def test_the_source_listed_first_wins_whichever_fetch_finishes_first(
     tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch, slow: str
 ) -> None:
-    import time
-
     from drafter import batch as batch_module
 
     copy = tmp_path / "copy.json"
     copy.write_bytes(ISSUES[0].read_bytes())
-    delayed = str(ISSUES[0]) if slow == "first" else str(copy)
+    held, other = (str(ISSUES[0]), str(copy)) if slow == "first" else (str(copy), str(ISSUES[0]))
+    other_settled = threading.Event()
     load = batch_module._Runner._load
 
-    def slow_load(self: Any, spec: str) -> Any:
-        if spec == delayed:
-            time.sleep(0.3)  # in a worker thread: the other source is fetched (and drafted) first
+    def gated_load(self: Any, spec: str) -> Any:
+        if spec == held:
+            # In a worker thread: this fetch ends only once the other source has been fetched,
+            # drafted and settled.
+            assert other_settled.wait(HANG_GUARD), f"{other} never settled"
         return load(self, spec)
 
-    monkeypatch.setattr(batch_module._Runner, "_load", slow_load)
+    def settled(item: BatchItem) -> None:
+        if item.source == other:
+            other_settled.set()
+
+    monkeypatch.setattr(batch_module._Runner, "_load", gated_load)
     chat, options = fake(adr)
-    run, _ = batch([ISSUES[0], copy], adr, tmp_path / "out", options, concurrency=2)
+    run, _ = batch([ISSUES[0], copy], adr, tmp_path / "out", options, then=settled, concurrency=2)
+    assert other_settled.is_set()
     # When the copy was fetched first it drafted the file; the first source then finds that same
     # draft (same inputs) and leaves it: unchanged. Either way the copy is the one reported.
     first, second = run.items
@@ -382,10 +505,16 @@ def test_the_source_listed_first_wins_whichever_fetch_finishes_first(
     assert len(list((tmp_path / "out").glob("*.md"))) == 1
 
 
-def test_a_batch_gives_the_handle_back_unlimited(tmp_path: Path, adr: Outline) -> None:
-    chat, options = fake(adr, delay=0.01)
+def test_a_batch_gives_the_handle_back_unlimited(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both issues are in progress at once (two per slot): the second one's first call must wait
+    # for the slot the first one holds, so a batch that left the handle unlimited peaks at 2.
+    crowd = crowd_at(monkeypatch, parked=2)
+    chat, options = fake(adr, crowd)
     assert options.handle is not None and options.handle.max_in_flight is None
     batch(ISSUES[:2], adr, tmp_path / "out", options, concurrency=1)
+    assert crowd.opened
     assert chat.peak == 1 and options.handle.max_in_flight is None
 
 
@@ -469,7 +598,8 @@ def test_cli_with_fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     result = cli(*ISSUES[:2], exploding_issue(tmp_path), *args)
     assert result.exit_code == 1, result.stderr
     assert "the fake model exploded" in result.stderr
-    assert f"{2 * len(plan(outline))} model calls" in result.stderr
+    # The exploding issue's one call counts too: it was made before the model failed.
+    assert f"{2 * len(plan(outline)) + 1} model calls" in result.stderr
     calls = chat.calls
     again = cli(*ISSUES[:2], *args)
     assert again.exit_code == 0, again.stderr
@@ -571,21 +701,45 @@ def test_cli_repo_label_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 # -- shared tracker transport --------------------------------------------------------------------------
 def test_shared_transport_outlives_clients_and_limits_each_host() -> None:
-    import threading
-    import time
-
     import httpx2
 
     from drafter.sources.pool import SharedTransport
 
+    fetches = 6
     lock = threading.Lock()
-    state = {"active": 0, "peak": 0, "closed": 0}
+    state = {"active": 0, "peak": 0, "closed": 0, "waiting": 0}
+    everyone_stuck = threading.Event()
+    errors: list[BaseException] = []
+
+    def check() -> None:  # with ``lock`` held
+        # Every fetch is either in the handler or was refused a free host slot. None of them
+        # finishes before this, so no slot comes free: all the limit lets through is in.
+        if state["active"] + state["waiting"] >= fetches:
+            everyone_stuck.set()
+
+    class CountedGate:
+        """The pool's per-host semaphore, counting the requests that find it has no slot left."""
+
+        def __init__(self, gate: threading.BoundedSemaphore) -> None:
+            self.gate = gate
+
+        def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+            if self.gate.acquire(blocking=False):
+                return True
+            with lock:
+                state["waiting"] += 1
+                check()
+            return self.gate.acquire(blocking, timeout)
+
+        def release(self) -> None:
+            self.gate.release()
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         with lock:
             state["active"] += 1
             state["peak"] = max(state["peak"], state["active"])
-        time.sleep(0.02)
+            check()
+        assert everyone_stuck.wait(HANG_GUARD), "the fetches never all got stuck at once"
         with lock:
             state["active"] -= 1
         return httpx2.Response(200, json={"host": request.url.host})
@@ -594,18 +748,30 @@ def test_shared_transport_outlives_clients_and_limits_each_host() -> None:
         def close(self) -> None:
             state["closed"] += 1
 
-    shared = SharedTransport(per_host=2, inner=Inner(handler))
+    class Counted(SharedTransport):
+        def _gate(self, host: str) -> Any:
+            return CountedGate(super()._gate(host))
+
+    shared = Counted(per_host=2, inner=Inner(handler))
 
     def fetch() -> None:
-        with httpx2.Client(transport=shared) as client:
-            with client.stream("GET", "http://tracker.example/x") as response:
-                assert response.read() == b'{"host":"tracker.example"}'
+        try:
+            with httpx2.Client(transport=shared) as client:
+                with client.stream("GET", "http://tracker.example/x") as response:
+                    assert response.read() == b'{"host":"tracker.example"}'
+        except BaseException as exc:
+            errors.append(exc)
+            everyone_stuck.set()  # let the others finish; the test fails on ``errors``
 
-    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    threads = [threading.Thread(target=fetch) for _ in range(fetches)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
+    # Two requests got in and four found no slot, before any finished: the per-host limit held
+    # and was reached. Without it (or with a looser one) up to six would be in at once.
+    assert state["waiting"] == fetches - 2
     assert state["peak"] == 2  # the per-host limit held
     assert state["closed"] == 0  # six clients closed, the pool stayed open
     shared.shutdown()

@@ -54,6 +54,24 @@ class Scene:
             await asyncio.sleep(0)
 
 
+async def settled(awaitable: Any, turns: int = 20) -> Any:
+    """Await ``awaitable`` if it completes within ``turns`` passes of the event loop, else fail.
+
+    "At once" and "not lost" are told by loop turns, not by a clock: a call that got its slot
+    completes in a turn or two on any machine, and one that waits for a lost slot never does,
+    so the test fails at once instead of hanging, and a slow machine changes nothing.
+    """
+    task = asyncio.ensure_future(awaitable)
+    for _ in range(turns):
+        if task.done():
+            break
+        await asyncio.sleep(0)
+    if not task.done():
+        task.cancel()
+        raise AssertionError(f"still waiting after {turns} turns of the event loop")
+    return task.result()
+
+
 def _order_of(waiters: list[tuple[str, int]], size: int = 1) -> list[str]:
     """The order in which ``waiters`` (name, ahead) get a slot while ``size`` slots are busy."""
 
@@ -99,7 +117,7 @@ def test_never_more_calls_than_slots_and_a_free_slot_is_taken_at_once() -> None:
         # All slots are free again: three calls get in without waiting.
         held = [slots.hold() for _ in range(3)]
         for hold in held:
-            await asyncio.wait_for(hold.__aenter__(), timeout=1)
+            await settled(hold.__aenter__(), turns=1)
         for hold in held:
             await hold.__aexit__(None, None, None)
         return peak, active
@@ -120,7 +138,7 @@ def test_a_cancelled_waiter_neither_takes_nor_loses_a_slot() -> None:
         await asyncio.gather(holder, kept)
         with pytest.raises(asyncio.CancelledError):
             await doomed
-        await asyncio.wait_for(scene.call("after", 1), timeout=1)
+        await settled(scene.call("after", 1))
         return scene.order
 
     assert asyncio.run(scenario()) == ["kept", "after"]
@@ -136,7 +154,7 @@ def test_a_waiter_cancelled_after_its_slot_was_granted_passes_it_on() -> None:
         await asyncio.sleep(0)
         await first.__aexit__(None, None, None)  # hands the slot to the first waiter ...
         granted.cancel()  # ... which is cancelled before it runs again
-        await asyncio.wait_for(follower, timeout=1)
+        await settled(follower)
         with pytest.raises(asyncio.CancelledError):
             await granted
         return scene.order

@@ -214,7 +214,7 @@ def test_template_marker_selects_template(tmp_path: Path) -> None:
     assert json.loads(result.stdout)[0]["template"] == "adr"
 
 
-def test_template_marker_with_path(tmp_path: Path) -> None:
+def test_template_marker_with_path_is_refused(tmp_path: Path) -> None:
     template = tmp_path / "kep.md"
     template.write_text((DOCS / "kep-template.md").read_text(encoding="utf-8"), encoding="utf-8")
     path = tmp_path / "doc.md"
@@ -222,7 +222,10 @@ def test_template_marker_with_path(tmp_path: Path) -> None:
         (DOCS / "kep.md").read_text(encoding="utf-8") + "\n<!-- drafter:template ./kep.md -->\n",
         encoding="utf-8",
     )
-    assert run("validate", path).exit_code == 0
+    result = run("validate", path)
+    assert result.exit_code == 2
+    assert "names a file path" in one_line_error(result)
+    assert run("validate", "--template", "./kep.md", path).exit_code == 0
 
 
 def test_marker_naming_unknown_template_exits_2(tmp_path: Path) -> None:

@@ -256,7 +256,7 @@ CASES = [
     Case(
         "review-invalid-utf8",
         ["review", "bad.md", "--model", "offline"],
-        "cannot read",
+        "not valid UTF-8",
         files={"bad.md": b"\xff"},
     ),
     Case(

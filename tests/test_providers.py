@@ -287,7 +287,9 @@ def test_concurrent_rejections_step_through_every_method(tmp_path: Any) -> None:
             load_outline(),
             BatchOptions(out_dir=Path(tmp_path) / "out", draft=_options(server), concurrency=6),
         )
-    assert {item.status for item in run.items} == {"written"}, [i.reason for i in run.items]
+    # No call fails. This server answers JSON mode with a placeholder object (it cannot know the
+    # schema, which JSON mode sends only in the prompt), so the drafts are honest partials.
+    assert {item.status for item in run.items} <= {"written", "partial"}, [i.reason for i in run.items]
     assert "tools" not in server.methods and 1 <= server.methods.count("json_schema") <= 6
 
 

@@ -264,6 +264,14 @@ def mutate_todo(outline: Outline, text: str) -> Mutation:
     return Mutation(_join(lines), raw.line + 2, None)
 
 
+def mutate_html(outline: Outline, text: str) -> Mutation:
+    section = target(outline)
+    raw = raw_section(text, section)
+    lines = _lines(text)
+    lines[raw.line : raw.line] = ["", "<details>", ""]
+    return Mutation(_join(lines), raw.line + 2, None)
+
+
 MUTATORS: dict[str, Mutator] = {
     "missing-section": mutate_missing,
     "section-order": mutate_order,
@@ -280,6 +288,7 @@ MUTATORS: dict[str, Mutator] = {
     "metadata-missing": mutate_metadata_missing,
     "metadata-invalid": mutate_metadata_invalid,
     "todo-left": mutate_todo,
+    "html-unbalanced": mutate_html,
 }
 WARNINGS = {"unknown-section", "todo-left"}
 

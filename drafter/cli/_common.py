@@ -90,6 +90,10 @@ def attach_tracer(handle: Any, trace: Path | None, settings: Settings) -> None:
     hooks: list[Callable[[dict[str, Any]], None]] = []
     if trace is not None:
         from drafter.trace import Tracer
+        from drafter.writer import check_regular
+
+        # Appending to a FIFO blocks until a reader comes: refuse it (and any device) up front.
+        check_regular(trace, "--trace", hint="name a regular file; --verbose prints each call on stderr")
 
         hooks.append(Tracer(trace, settings.secret_values()))
     if OUTPUT.verbose:
@@ -125,6 +129,28 @@ def cost_text(model: str, usage: dict[str, int], settings: Settings) -> str:
     return "" if cost is None or not usage.get("calls") else f"~${cost:.4f}"
 
 
+def refuse_terminal_stdin(source: str, notes_file: list[str]) -> None:
+    """Refuse ``-`` (stdin) when stdin is a terminal: nothing was piped in, so reading would wait
+    for typing that nobody means to do. Other input paths are checked with ``stat`` by the sources."""
+    import sys
+
+    from drafter.errors import InputError
+
+    stream = sys.stdin
+    if stream is None or not stream.isatty():
+        return
+    if source.strip() == "-":
+        raise InputError(
+            "SOURCE - reads the issue from standard input, which is a terminal here",
+            hint="pipe it in (drafter from-issue - < issue.md) or pass the file's path",
+        )
+    if "-" in notes_file:
+        raise InputError(
+            "--notes-file - reads notes from standard input, which is a terminal here",
+            hint="pipe them in (... --notes-file - < notes.md) or pass the file's path",
+        )
+
+
 def load_context(
     source: str,
     notes: list[str],
@@ -147,6 +173,7 @@ def load_context(
         raise InputError(
             "SOURCE and --notes-file cannot both read standard input", hint="save one of them to a file"
         )
+    refuse_terminal_stdin(source, notes_file)
     settings = SourceSettings.from_env(
         os.environ,
         max_context=max_context,

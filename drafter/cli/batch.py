@@ -26,6 +26,7 @@ from drafter.cli._common import (
     attach_tracer,
     cost_text,
     finite,
+    refuse_terminal_stdin,
     resolved,
 )
 from drafter.errors import InputError
@@ -119,7 +120,7 @@ class _Progress:
         if self.bar is not None:
             said = for_terminal(f"{item.status} {item.source}")
             self.bar.update(self.task, completed=done, description=said)
-            if item.status in ("failed", "invalid"):
+            if item.status in ("failed", "invalid", "partial"):
                 line = for_terminal(_plain_line(item, done, total))
                 self.bar.console.print(line, markup=False, highlight=False)
         else:
@@ -216,9 +217,11 @@ def batch(
 ) -> None:
     """Draft every issue given (arguments, --from-file, or --repo --label) into --out-dir.
 
-    Each issue ends as written, unchanged (inputs unchanged: no model call), skipped-edited (a
-    human edited the draft), skipped-budget, invalid (written with findings) or failed. Exit 0
-    when every issue is written, unchanged or skipped-edited; 1 otherwise; 2 on usage errors.
+    Each issue ends as written, partial (written, but some sections' answers stayed unusable; a
+    re-run redrafts only those), unchanged (inputs unchanged: no model call), skipped-edited (a
+    human edited the draft), skipped-budget, not-run (interrupted), invalid (written with
+    findings) or failed. Exit 0 when every issue is written, unchanged or skipped-edited; 1
+    otherwise; 2 on usage errors; 130 or 143 when interrupted (the report is still written).
     """
     sources = sources or []
     config = resolved(
@@ -249,7 +252,7 @@ def batch(
     if "-" in [s.strip() for s in sources]:
         raise InputError("batch cannot read an issue from standard input", hint="save it to a file")
 
-    from drafter.batch import BatchOptions, dedupe, parse_shard, run_batch, select_shard
+    from drafter.batch import STATUSES, BatchOptions, dedupe, parse_shard, run_batch, select_shard
     from drafter.outline import load_outline
     from drafter.pipeline import DraftOptions, git_author
     from drafter.providers import OFFLINE, build_handle, resolve_model
@@ -279,6 +282,7 @@ def batch(
         max_wait=config.max_wait,
         notify=lambda message: emit(f"drafter: {message}", err=True),
     )
+    refuse_terminal_stdin("", notes_file)
     team_notes = load_notes(notes, notes_file)
     wanted = select_shard(
         dedupe(_collect(sources, from_file, repo, label, state, include_prs, settings), settings),
@@ -327,14 +331,10 @@ def batch(
             run = run_batch(wanted, outline, options)
     _reports(run, report, junit, summary)
     for item in run.items:
-        if item.status in ("written", "invalid") and item.path:
+        if item.status in ("written", "invalid", "partial") and item.path:
             emit(item.path)
     totals = run.totals()
-    counts = ", ".join(
-        f"{totals[name]} {name}"
-        for name in ("written", "unchanged", "skipped-edited", "skipped-budget", "invalid", "failed")
-        if totals[name]
-    )
+    counts = ", ".join(f"{totals[name]} {name}" for name in STATUSES if totals[name])
     cost = cost_text(choice.spec, totals, config)
     emit(
         f"drafter: batch of {totals['items']} done in {totals['seconds']:.1f} s ({counts or 'nothing to do'}); "
@@ -342,6 +342,12 @@ def batch(
         + (f", {cost} estimated" if cost else ""),
         err=True,
     )
+    if run.interrupted:
+        emit(
+            f"drafter: {run.interrupted} stopped the batch: {totals['not-run']} issue(s) not run; "
+            "run the same command again to finish them",
+            err=True,
+        )
     raise typer.Exit(run.exit_code())
 
 

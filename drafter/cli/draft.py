@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from enum import StrEnum
@@ -46,7 +47,13 @@ def from_issue(
     template: str | None = TEMPLATE,
     model: str | None = MODEL,
     base_url: str | None = BASE_URL,
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the draft to this file."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write the draft to this file (a regular file), or - to print it on stdout with its marker "
+        "and no state file.",
+    ),
     out_dir: Path | None = typer.Option(
         None,
         "--out-dir",
@@ -75,10 +82,11 @@ def from_issue(
 ) -> None:
     """Draft a design doc from an issue, validate it against the template, and write it.
 
-    Exit 0 when a valid draft was written; 1 when it was written with validation findings;
-    2 when nothing was written (bad input, or the target was edited by a human); 3 when the
+    Exit 0 when a valid draft was written; 1 when it was written with validation findings or
+    is partial (a section's answer stayed unusable; `redraft --failed` finishes it); 2 when nothing was written (bad input, or the target was edited by a human); 3 when the
     model or network failed after retries.
     """
+    from drafter.locks import draft_lock_sync
     from drafter.outline import load_outline
     from drafter.pipeline import (
         DraftOptions,
@@ -90,10 +98,23 @@ def from_issue(
         write_result,
     )
     from drafter.providers import OFFLINE, build_handle, resolve_model
-    from drafter.writer import check_target
+    from drafter.writer import check_regular, check_target
 
-    if out is not None and out.is_dir():
-        raise InputError(f"--out {out} is a directory", hint="use --out-dir for a folder, or name a file")
+    # --out -: the draft (with its marker) is the only thing on stdout; messages stay on stderr.
+    to_stdout = out is not None and str(out) == "-"
+    if to_stdout:
+        if fmt is DraftFormat.json and not dry_run:
+            raise InputError(
+                "--out - prints the draft itself on stdout, so it cannot go with --format json",
+                hint="pass --out FILE to get the JSON summary",
+            )
+        if edit:
+            raise InputError("--edit opens the written file, and --out - writes none", hint="pass --out FILE")
+    elif out is not None:
+        if out.is_dir():
+            raise InputError(f"--out {out} is a directory", hint="use --out-dir for a folder, or name a file")
+        # A FIFO or device (/dev/stdout) is refused before anything is fetched, drafted or opened.
+        check_regular(out, "--out", hint="name a regular file, or pass --out - to print the draft on stdout")
     settings = resolved(
         model=model,
         template=template,
@@ -131,19 +152,36 @@ def from_issue(
             ) from None
     path = target_path(ctx, out, out_dir)
     options.source_spec = record_source(source, path)
-    check_target(path, force=force)  # refuse before spending model calls
-    with LiveStatus(f"drafting {ctx.reference or path.name}") as live:
-        if handle is not None:
-            options.on_event = live.update
-        result = draft(ctx, outline, options)
-    status = write_result(result, path, force=force)
+    waiting = f"drafter: {path.name}: waiting for another drafter run (pid {{}}) drafting it"
+    # Held from the check to the write, so a concurrent run never drafts the same file too.
+    lock = (
+        contextlib.nullcontext()
+        if to_stdout
+        else draft_lock_sync(path, lambda pid: emit(waiting.format(pid or "?"), err=True))
+    )
+    with lock:
+        if not to_stdout:
+            check_target(path, force=force)  # refuse before spending model calls
+        with LiveStatus(f"drafting {ctx.reference or path.name}") as live:
+            if handle is not None:
+                options.on_event = live.update
+            result = draft(ctx, outline, options)
+        if to_stdout:
+            # No file, so no state file either: the marker travels with the text, and a draft saved
+            # from here reads as one whose state file is missing (review and status say so).
+            emit(result.text.rstrip("\n"))
+            status, where, done = "written", "<stdout>", "written to stdout"
+        else:
+            status = write_result(result, path, force=force)
+            where, done = str(path), status
     cost = cost_text(result.model, result.usage, settings)
     if fmt is DraftFormat.json:
         summary = result_summary(result, path, status)
         summary["estimated_cost_usd"] = float(cost[2:]) if cost else None
         emit(json.dumps(summary, indent=2))
     else:
-        emit(str(path))
+        if not to_stdout:
+            emit(str(path))
         usage = result.usage
         detail = f"model {result.model}"
         if usage["calls"]:
@@ -153,15 +191,27 @@ def from_issue(
             detail += f", {cost} estimated" if cost else ""
         errors = [f for f in result.report.findings if f.severity == "error"]
         warnings = len(result.report.findings) - len(errors)
-        emit(f"drafter: {status} ({detail}); {len(errors)} errors, {warnings} warnings", err=True)
+        done += ", partial" if result.failed else ""
+        emit(f"drafter: {done} ({detail}); {len(errors)} errors, {warnings} warnings", err=True)
         for finding in result.report.findings:
             if finding.severity == "error":
-                emit(f"{path}:{finding.line}: error [{finding.rule}] {finding.message}", err=True)
-        if result.fallbacks:
-            emit("drafter: sections left as TODO after retries: " + ", ".join(result.fallbacks), err=True)
+                emit(f"{where}:{finding.line}: error [{finding.rule}] {finding.message}", err=True)
+        if result.failed:
+            emit(
+                f"drafter: partial draft: {len(result.failed)} section(s) had no usable answer after "
+                f"retries ({', '.join(result.failed)}); "
+                + (
+                    "run it again (or use --out FILE, then drafter redraft FILE --failed)"
+                    if to_stdout
+                    else f"finish them with: drafter redraft {path} --failed"
+                ),
+                err=True,
+            )
+        elif result.fallbacks:
+            emit("drafter: sections left as TODO by the model: " + ", ".join(result.fallbacks), err=True)
     if editor is not None:
         open_in_editor(editor, path)
-    raise typer.Exit(EXIT_OK if result.report.valid() else EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK if result.report.valid() and not result.failed else EXIT_FINDINGS)
 
 
 def editor_command() -> list[str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drafter.cli._app import app, emit
+from drafter.cli._app import app, emit, fail_usage
 from drafter.cli._common import (
     BASE_URL,
     MAX_CONTEXT,
@@ -56,12 +56,10 @@ SOURCE_OVERRIDE = typer.Option(
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist", hint="pass the path of a markdown draft") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}", hint="pass a UTF-8 markdown file") from None
+    """A draft's text; a FIFO, device or folder is refused by ``stat`` before anything is opened."""
+    from drafter.documents import read_text_file
+
+    return read_text_file(path, "draft")
 
 
 def _outline(text: str, template: str | None) -> Outline:
@@ -69,9 +67,17 @@ def _outline(text: str, template: str | None) -> Outline:
     from drafter.provenance import split_provenance
     from drafter.validate import template_marker
 
+    if template:
+        return load_outline(template)
     _, provenance = split_provenance(text)
-    name = template or (provenance.template if provenance else None) or template_marker(text)
-    return load_outline(name)
+    recorded = (provenance.template if provenance else None) or template_marker(text)
+    if not recorded:
+        return load_outline(None)
+    # Named by the document itself: only a template the project knows (see marker_template).
+    from drafter.documents import configured_template
+    from drafter.resources import marker_template
+
+    return load_outline(marker_template(recorded, configured=configured_template()))
 
 
 def _explicit_template(template: str | None) -> str | None:
@@ -175,8 +181,13 @@ def review(
 @app.command()
 def redraft(
     path: Path = typer.Argument(..., help="A draft written by 'drafter from-issue'.", show_default=False),
-    section: str = typer.Option(
-        ..., "--section", "-s", help="Section to regenerate: heading title or number."
+    section: str | None = typer.Option(
+        None, "--section", "-s", help="Section to regenerate: heading title or number."
+    ),
+    failed: bool = typer.Option(
+        False,
+        "--failed",
+        help="Regenerate every section recorded as failed (a partial draft), each chain once.",
     ),
     notes: list[str] = NOTES,
     notes_file: list[str] = NOTES_FILE,
@@ -196,8 +207,10 @@ def redraft(
     """Regenerate one section from the current issue; every other section stays byte for byte.
 
     A section a human edited is merged three ways (what drafter generated, your text, the new
-    draft); overlapping changes get conflict markers and exit 1. Exit 0 when the section was
-    regenerated, merged or kept; 2 on bad input; 3 when the model failed.
+    draft); overlapping changes get conflict markers and exit 1. With --failed, the sections a
+    partial draft records as failed are redrafted (one a human has filled in since is kept), and
+    a section whose answer is unusable again stays a TODO with exit 1. Exit 0 when the section
+    was regenerated, merged or kept; 2 on bad input; 3 when the model failed.
     """
     from drafter.pipeline import recorded_source
     from drafter.providers import OFFLINE, build_handle, resolve_model
@@ -216,17 +229,37 @@ def redraft(
             )
         return load_context(where, notes, notes_file, config.max_context, config.max_wait)
 
+    if (section is None) == (not failed):
+        raise fail_usage("give one of --section NAME or --failed")
+    if failed:
+        from drafter.redraft import failed_sections
+
+        names = failed_sections(path)
+        if not names:
+            emit(str(path))
+            emit(f"drafter: {path} records no failed sections; nothing to redraft", err=True)
+            raise typer.Exit(EXIT_OK)
+    else:
+        assert section is not None
+        names = [section]
     if dry_run:
-        _redraft_dry_run(path, section, source, choice.spec, load)
+        _redraft_dry_run(path, names, source, choice.spec, load)
         return
     handle = None if choice.provider == OFFLINE else build_handle(choice)
     attach_tracer(handle, trace, config)
     options = RedraftOptions(
-        section=section, model=choice, handle=handle, keep_edits=keep_edits, source=source
+        section=names[0], model=choice, handle=handle, keep_edits=keep_edits, source=source
     )
-    result = run_redraft(path, options, load)
+    if failed:
+        from drafter.pipeline import run_sync
+        from drafter.redraft import redraft_sections
+
+        run = run_sync(redraft_sections(path, names, options, load, lenient=True), lambda: [options.handle])
+        results, usage = run.results, run.usage
+    else:
+        one = run_redraft(path, options, load)
+        results, usage = [one], one.usage
     emit(str(path))
-    usage = result.usage
     if usage.get("calls"):
         from drafter.cli._common import cost_text
 
@@ -236,16 +269,18 @@ def redraft(
             f"tokens" + (f", {cost} estimated" if cost else ""),
             err=True,
         )
-    for warning in result.warnings:
+    for warning in results[0].warnings if results else []:
         emit(f"drafter: warning: {warning}", err=True)
-    emit(f"drafter: {result.message()}", err=True)
-    raise typer.Exit(EXIT_FINDINGS if result.status == "conflict" else EXIT_OK)
+    for result in results:
+        emit(f"drafter: {result.message()}", err=True)
+    bad = any(result.status in ("conflict", "failed") for result in results)
+    raise typer.Exit(EXIT_FINDINGS if bad else EXIT_OK)
 
 
 def _redraft_dry_run(
-    path: Path, section: str, source: str | None, model: str, load: Callable[[str], IssueContext]
+    path: Path, sections: list[str], source: str | None, model: str, load: Callable[[str], IssueContext]
 ) -> None:
-    """``redraft --dry-run``: the prompt of the chain that owns SECTION, as from-issue prints it."""
+    """``redraft --dry-run``: the prompts of the chains that own SECTIONS, as from-issue prints them."""
     from drafter.chains import plan
     from drafter.cli.draft import DraftFormat, _print_dry_run
     from drafter.provenance import read_draft
@@ -253,15 +288,15 @@ def _redraft_dry_run(
 
     text = _read(path)
     outline = _outline(text, None)
-    target = find_section(outline, section)
+    targets = [find_section(outline, name) for name in sections]
     provenance = read_draft(text, path).provenance
     spec = source or (provenance.source_spec if provenance else "")
     if not spec:
         raise InputError(
             f"{path} records no SOURCE to draft from", hint="pass --source ISSUE (URL, OWNER/REPO#N or file)"
         )
-    owner = next(c.name for c in plan(outline) if target in c.sections.values())
-    _print_dry_run(load(spec), outline, model, DraftFormat.text, chains={owner})
+    owners = {c.name for c in plan(outline) for target in targets if target in c.sections.values()}
+    _print_dry_run(load(spec), outline, model, DraftFormat.text, chains=owners)
 
 
 @app.command()

@@ -34,7 +34,8 @@ def validate(
         "-t",
         envvar="DRAFTER_TEMPLATE",
         help="Template name (see 'drafter templates list') or path. Default: the draft's "
-        "'<!-- drafter:template NAME -->' marker, else technical-design.",
+        "'<!-- drafter:template NAME -->' marker, which may only name a known template (a "
+        "built-in, .drafter/templates/ or the config's), else technical-design.",
     ),
     fmt: Format = typer.Option(
         Format.text, "--format", "-f", help="text, json (one array) or github (annotations)."
@@ -54,7 +55,7 @@ def validate(
     Reports missing or misordered sections, wrong heading levels and numbers, empty sections,
     placeholders and guidance left in, missing tables/diagrams, bad header metadata and TODOs.
     Exit 0 when all are valid, 1 when any has errors (or warnings with --strict), 2 when a file
-    or the template cannot be read.
+    or the template cannot be read, or a draft's marker names a path or an unknown template.
     """
     from drafter.documents import Unreadable, validate_paths
 

@@ -1,0 +1,110 @@
+"""One writer per draft: an advisory lock, so two runs into one folder never draft an issue twice.
+
+Two ``drafter batch`` runs started on one folder (a re-triggered CI job, a developer beside a
+scheduled run) used to both see "no draft yet" and both pay for it. Each draft now has a lock
+that a run holds from the moment it decides to draft until the file is written; a second run
+that wants the same draft waits for it, then finds the first run's draft and reports it
+``unchanged`` with no model call.
+
+The lock is ``flock(2)`` on a small file named by a hash of the draft's absolute path, in a
+per-user folder of the system's temporary directory (``drafter-locks-UID``): never in the
+drafts' folder, which is committed. The kernel releases it when the process dies (kill -9
+included), so a crash never leaves a stale lock. Lock files are not removed (removing one while
+another process waits on it would let two runs hold "the" lock at once); they are a few bytes
+each. The lock serialises runs on one machine, which is where two runs share a checkout; on a
+platform without ``fcntl`` it is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+POLL_SECONDS = 0.25
+
+
+def lock_path(draft: Path) -> Path:
+    """The lock file of the draft at ``draft``: the same for every spelling of its path."""
+    key = hashlib.sha256(str(draft.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"drafter-locks-{user}" / f"{key}.lock"
+
+
+def _try_lock(draft: Path) -> int | None:
+    """The open, locked file descriptor, or None when another process holds the lock."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return -1
+    path = lock_path(draft)
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return -1  # no usable temporary folder: draft unlocked rather than not at all
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    if fd >= 0 and fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def holder(draft: Path) -> str:
+    """The pid written by the process holding the lock, or "" when unknown."""
+    try:
+        return lock_path(draft).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+@contextlib.asynccontextmanager
+async def draft_lock(draft: Path, on_wait: Callable[[str], None] | None = None) -> AsyncIterator[None]:
+    """Hold the draft's lock inside the block, waiting (without blocking the loop) while another
+    process holds it; ``on_wait`` is told once, with the holder's pid."""
+    fd = _try_lock(draft)
+    told = False
+    while fd is None:
+        if on_wait is not None and not told:
+            on_wait(holder(draft))
+            told = True
+        await asyncio.sleep(POLL_SECONDS)
+        fd = _try_lock(draft)
+    try:
+        yield
+    finally:
+        _unlock(fd)
+
+
+@contextlib.contextmanager
+def draft_lock_sync(draft: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """:func:`draft_lock` for synchronous callers (``from-issue``)."""
+    fd = _try_lock(draft)
+    told = False
+    while fd is None:
+        if on_wait is not None and not told:
+            on_wait(holder(draft))
+            told = True
+        time.sleep(POLL_SECONDS)
+        fd = _try_lock(draft)
+    try:
+        yield
+    finally:
+        _unlock(fd)
