@@ -278,7 +278,13 @@ class _Runner:
         wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
         complete = existing.state in ("file", "inline")
         same = existing.inputs_hash == wanted
-        if existing.failed and complete and (same or (existing.edited and not options.force)):
+        same_template = existing.template == self.outline.name
+        if (
+            existing.failed
+            and complete
+            and same_template
+            and (same or (existing.edited and not options.force))
+        ):
             # A partial draft: redraft only what failed, and leave the rest (and any human edit) be.
             self.repairs[id(item)] = list(existing.failed)
             return ctx
@@ -367,6 +373,9 @@ class _Runner:
                     # What the item spent before it failed still counts, in the report and the budget.
                     item.usage = dict(spent)
                     self._spend(draft_model_name(self.options.draft), spent)
+                except asyncio.CancelledError:
+                    item.usage = dict(spent)  # stopped by a signal: its calls were still made
+                    raise
             self.stacks.pop(id(item), None)
             item.seconds = time.perf_counter() - started
             self.settled.add(id(item))
@@ -464,4 +473,11 @@ async def _owned_loop(runner: _Runner) -> BatchRun:
         runner.interrupted = runner.interrupted or name
 
     with cancel_on_signals(stop):
-        return await _run_async(runner)
+        run = await _run_async(runner)
+    if run.interrupted:
+        # A fetch thread blocked on a slow tracker would hold the loop's close (and so the
+        # report) until its request timed out: leave those threads behind, and let the caller
+        # write the report now. They end with their requests.
+        executor.shutdown(wait=False, cancel_futures=True)
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
+    return run

@@ -370,6 +370,9 @@ class ModelHandle:
             started = time.perf_counter()
             try:
                 reply = await self.complete(messages, schema)
+            except asyncio.CancelledError:
+                _count(Usage(calls=1))  # sent, then abandoned (a signal, a deadline): it counts
+                raise
             except Exception as exc:
                 _count(Usage(calls=1))
                 failure = exc if isinstance(exc, DrafterError) else self.translate(exc)

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -48,9 +49,11 @@ def _try_lock(draft: Path) -> int | None:
     path = lock_path(draft)
     try:
         path.parent.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if not _private(path.parent):
+            return -1  # someone else's folder: never follow their files; draft unlocked
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except OSError:
-        return -1  # no usable temporary folder: draft unlocked rather than not at all
+        return -1  # no usable temporary folder (or a planted link): draft unlocked, not at all
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -59,6 +62,14 @@ def _try_lock(draft: Path) -> int | None:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd
+
+
+def _private(folder: Path) -> bool:
+    """The lock folder is a real folder (not a link), ours, and closed to everyone else: in a
+    shared temporary directory, another user could otherwise plant links to our files in it."""
+    info = folder.lstat()
+    owner = os.getuid() if hasattr(os, "getuid") else info.st_uid
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == owner and not info.st_mode & 0o077
 
 
 def _unlock(fd: int) -> None:
@@ -75,18 +86,27 @@ def holder(draft: Path) -> str:
         return ""
 
 
-@contextlib.asynccontextmanager
-async def draft_lock(draft: Path, on_wait: Callable[[str], None] | None = None) -> AsyncIterator[None]:
-    """Hold the draft's lock inside the block, waiting (without blocking the loop) while another
-    process holds it; ``on_wait`` is told once, with the holder's pid."""
-    fd = _try_lock(draft)
+def _attempts(draft: Path, on_wait: Callable[[str], None] | None) -> Iterator[int | None]:
+    """Lock attempts: None while another process holds the lock (``on_wait`` told once, with
+    its pid), then the locked descriptor. The caller waits between attempts its own way."""
     told = False
-    while fd is None:
+    while (fd := _try_lock(draft)) is None:
         if on_wait is not None and not told:
             on_wait(holder(draft))
             told = True
+        yield None
+    yield fd
+
+
+@contextlib.asynccontextmanager
+async def draft_lock(draft: Path, on_wait: Callable[[str], None] | None = None) -> AsyncIterator[None]:
+    """Hold the draft's lock inside the block, waiting (without blocking the loop) while another
+    process holds it."""
+    for fd in _attempts(draft, on_wait):
+        if fd is not None:
+            break
         await asyncio.sleep(POLL_SECONDS)
-        fd = _try_lock(draft)
+    assert fd is not None
     try:
         yield
     finally:
@@ -96,14 +116,11 @@ async def draft_lock(draft: Path, on_wait: Callable[[str], None] | None = None) 
 @contextlib.contextmanager
 def draft_lock_sync(draft: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """:func:`draft_lock` for synchronous callers (``from-issue``)."""
-    fd = _try_lock(draft)
-    told = False
-    while fd is None:
-        if on_wait is not None and not told:
-            on_wait(holder(draft))
-            told = True
+    for fd in _attempts(draft, on_wait):
+        if fd is not None:
+            break
         time.sleep(POLL_SECONDS)
-        fd = _try_lock(draft)
+    assert fd is not None
     try:
         yield
     finally:

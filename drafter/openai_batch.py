@@ -394,7 +394,7 @@ class _StagedRunner(_Runner):
                     # A partial draft: unedited, it is drafted again whole (nothing human is
                     # lost); edited, only the direct path can splice in the failed sections.
                     if inspect_target(Path(item.path or "")).edited:
-                        item.status = "skipped-edited"
+                        item.status = "partial"  # still unfinished: exit 1 until it is
                         item.reason = (
                             f"partial and edited by a human; finish it: drafter redraft {item.path} --failed"
                         )

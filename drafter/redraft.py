@@ -43,7 +43,7 @@ from drafter.writer import write_atomic
 if TYPE_CHECKING:
     from drafter.chains import ModelHandle
 
-Status = Literal["regenerated", "unchanged", "kept", "merged", "conflict", "failed"]
+Status = Literal["regenerated", "unchanged", "kept", "merged", "conflict", "failed", "removed"]
 Loader = Callable[[str], IssueContext]
 
 
@@ -88,6 +88,7 @@ class RedraftResult:
             "kept": f"{where} was edited by a human; kept as it is",
             "merged": f"{where} merged with your edits (no conflicts)",
             "failed": f"{where}: the model's answer was unusable again; it stays a TODO (run again)",
+            "removed": f"{where} was removed by a human; it is no longer recorded as failed",
         }[self.status]
 
 
@@ -264,6 +265,12 @@ def failed_sections(path: Path) -> list[str]:
             f"{path} has no drafter marker, so drafter did not write it (or the marker was removed)",
             hint="redraft only works on drafts made by 'drafter from-issue'",
         )
+    if record.state not in ("file", "inline"):
+        raise InputError(
+            f"the state file {state_path(path).name} {state_problem(record.state)}, so drafter cannot "
+            "tell which sections of the draft failed",
+            hint="redraft them one at a time with --section NAME",
+        )
     return list(record.provenance.failed)
 
 
@@ -307,6 +314,9 @@ async def redraft_sections(
         )
     outline = options.outline or load_outline(options.template or _recorded_template(provenance.template))
     order = {section_id(s): n for n, s in enumerate(outline.walk())}
+    if lenient:  # sections the template no longer has (it was edited since) are not looked for
+        known = {section_id(s) for s in outline.walk()}
+        names = [name for name in names if name in known]
     picked = {section_id(s): s for s in (find_section(outline, name) for name in names)}
     located = locate(original, outline)
     results: dict[str, RedraftResult] = {}
@@ -314,6 +324,12 @@ async def redraft_sections(
     failed = [sid for sid in provenance.failed if sid in order]
     for sid, section in sorted(picked.items(), key=lambda item: order[item[0]]):
         region = located.regions.get(sid)
+        if region is None and lenient and sid in failed:
+            # The human removed the section that had failed (an optional one, say): that is
+            # their call, not a reason to stop the others; it is no longer missing.
+            results[sid] = RedraftResult(path, section.heading, "removed", True, warnings=warnings)
+            failed = [f for f in failed if f != sid]
+            continue
         if region is None:
             raise InputError(
                 f"section '{section.heading}' is not in {path}",

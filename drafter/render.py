@@ -156,13 +156,32 @@ def fold_long_blocks(text: str, limit: int = MAX_BLOCK_LINES) -> str:
     return "\n".join(lines)
 
 
+def _flat(text: str) -> str:
+    """Untrusted text as one line inside other markdown: a table cell, a title, a header value.
+
+    Joined into one line, an indented block or a fence that :func:`safe_markdown` kept as code is
+    inline text, so its raw HTML is escaped after the join (:func:`drafter.htmlcheck.escape_line`).
+    """
+    return htmlcheck.escape_line(safe_markdown(text))
+
+
 def _cell(text: str) -> str:
-    return " ".join(safe_markdown(text).split()).replace("|", "\\|") or TODO
+    return _flat(text).replace("|", "\\|") or TODO
 
 
 def _item(text: str) -> str:
-    lines = safe_markdown(text).split("\n")
-    return "\n".join([lines[0], *("  " + line if line else "" for line in lines[1:])])
+    """``text`` as a list item after ``- ``, its later lines indented to the item's content column.
+
+    Tabs are expanded first (a tab's width depends on its column, so an indent in front of it could
+    turn an indented code block into a paragraph of raw HTML); a first line indented 1 to 3 spaces
+    moves the content column, so the later lines move with it. What markdown-it still reads as raw
+    HTML in the item, as it will stand in the draft, is escaped.
+    """
+    lines = safe_markdown(text.expandtabs(4)).split("\n")
+    lead = len(lines[0]) - len(lines[0].lstrip(" "))
+    indent = " " * (2 + (lead if lines[0].strip() and lead < 4 else 0))
+    item = "\n".join([f"- {lines[0]}", *(indent + line if line else "" for line in lines[1:])])
+    return htmlcheck.escape_html(item)[0][2:]
 
 
 def section_body(section: Section, content: SectionContent) -> str:
@@ -217,12 +236,12 @@ def _meta_value(spec: MetaField, ctx: IssueContext, meta: Meta) -> str:
 
 
 def _one_line(text: str) -> str:
-    """A header value: one line, no structure (an author or URL cannot add a heading)."""
-    return " ".join(safe_markdown(text).split()) or TODO
+    """A header value: one line, no structure (an author or URL cannot add a heading or HTML)."""
+    return _flat(text) or TODO
 
 
 def _title(outline: Outline, ctx: IssueContext, template_title: str) -> str:
-    title = " ".join(safe_markdown(ctx.title).split()) or "Untitled"
+    title = _flat(ctx.title) or "Untitled"
     placeholders = placeholders_in(template_title)
     if not placeholders:
         return title
@@ -296,7 +315,7 @@ _PERMALINK = re.compile(r"https?://[^\s<>()\[\]\"'`|]+")
 
 
 def _link(label: str, url: str) -> str:
-    text = " ".join(safe_markdown(label).split()).replace("[", "\\[").replace("]", "\\]")
+    text = _flat(label).replace("[", "\\[").replace("]", "\\]")
     return f"[{text}]({url})" if _PERMALINK.fullmatch(url) else text
 
 

@@ -99,6 +99,7 @@ class Existing:
     state: StateStatus = "none"
     # Section ids recorded as failed: the draft is partial (see drafter.pipeline.DraftResult).
     failed: tuple[str, ...] = ()
+    template: str = ""
 
 
 def inspect_target(path: Path) -> Existing:
@@ -118,7 +119,9 @@ def inspect_target(path: Path) -> Existing:
         return Existing(True, True, None, text)
     edited = digest(record.body.rstrip("\n")) != record.provenance.generated
     failed = tuple(record.provenance.failed)
-    return Existing(True, edited, record.provenance.inputs, text, record.state, failed)
+    return Existing(
+        True, edited, record.provenance.inputs, text, record.state, failed, record.provenance.template
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:

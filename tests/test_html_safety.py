@@ -17,9 +17,9 @@ from typer.testing import CliRunner, Result
 from drafter import mdparse
 from drafter.cli import app
 from drafter.draft import SectionContent
-from drafter.htmlcheck import BLOCK_TAGS, escape_html, unbalanced
+from drafter.htmlcheck import BLOCK_TAGS, escape_html, escape_line, unbalanced
 from drafter.outline import load_outline
-from drafter.render import safe_markdown, section_body
+from drafter.render import _cell, _item, _link, _one_line, safe_markdown, section_body
 from drafter.validate import RULES, validate_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +195,8 @@ def test_validate_flags_inline_html_in_a_heading_and_a_table() -> None:
     text = TD.read_text(encoding="utf-8").replace("### 1.1 Context", "### 1.1 Context <details>", 1)
     lines = [f.line for f in validate_text(text, outline).findings if f.rule == "html-unbalanced"]
     assert lines == [_line_of(text, "<details>")]
-    assert unbalanced("| a | b |\n|---|---|\n| x | <div> |\n") == [(3, unbalanced("<div>")[0][1])]
+    [(line, message)] = unbalanced("| a | b |\n|---|---|\n| x | <div> |\n")
+    assert line == 3 and message.startswith("'<div>' is not closed in its table cell;")
 
 
 @pytest.mark.parametrize(
@@ -217,3 +218,148 @@ def test_code_comments_and_balanced_html_are_not_flagged(tmp_path: Path, lines: 
     result = run("validate", path)
     assert result.exit_code == 0, result.stdout
     assert result.stdout == ""
+
+
+# -- review bypasses: tags in attribute values, table cells, single-line contexts -------------------
+UNCLOSED = "'<details>' is opened but never closed"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["<details>", "", 'Some <span title="</details>">x</span> text.'],  # A: attribute of a span
+        ["<details>", "", '<img alt="</details>" src=x.png>'],  # A: attribute of an image
+        ["<details>", "", "| A | B |", "|---|---|", "| </details> | x |"],  # B: a table cell
+    ],
+    ids=["span-title", "img-alt", "table-cell"],
+)
+def test_validate_reports_a_details_that_only_looks_closed(tmp_path: Path, lines: list[str]) -> None:
+    text, start = _insert("### 1.1 Context", ["", *lines, ""])
+    path = tmp_path / "doc.md"
+    path.write_text(text, encoding="utf-8")
+    result = run("validate", path)
+    assert result.exit_code == 1, result.stdout
+    findings = result.stdout.strip().splitlines()
+    assert f"{path}:{start + 1}: error [html-unbalanced] {UNCLOSED}" in "\n".join(findings)
+    assert all("[html-unbalanced]" in f for f in findings)
+    if "| </details> | x |" in lines:  # the close tag in the cell is named too, on its own line
+        assert findings[1].startswith(f"{path}:{start + 5}: error [html-unbalanced] '</details>' closes no")
+        assert "in its table cell" in findings[1]
+    else:  # an HTML parser agrees: the headings after the <details> are folded into it
+        assert buried_headings(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("<details>\n<div title=\"a > b </details>\" data-x='</details>'></div>\n", [1]),
+        ('<details>\n</details title=">"><div\tclass=x>\n\n</div>\n', []),
+        ("<details>\n<!-- </details> -->\n", [1]),
+        ("<details>\n<!-- ends here --!> </details>\n", []),  # HTML ends a comment at "--!>" too
+        ("<details>\n<![CDATA[ > </details> ]]>\n", []),  # outside SVG: a bogus comment, to ">"
+        ("<script>if (a<b && c>d) { x = '</div>' }</script>\n", []),
+        ("<textarea>\n<details>\n</textarea>\n", []),
+        ("<title>\n\n## Hidden\n", [1]),
+        ("<details>\n<svg><title></details></title></svg>\n", [2, 2, 2, 2]),  # title in SVG: a scope
+        ("<svg/>\n<math />\n", []),
+        ("| a | b |\n|---|---|\n| <details>x</details> | <div></div> |\n", []),
+        ("| a | b |\n|---|---|\n| <details> | </details> |\n", [3, 3]),  # cell by cell, as <td>
+        ("<div>\n\n| a |\n|---|\n| </div> |\n\n</div>\n", [5]),
+    ],
+)
+def test_unbalanced_reads_tags_as_html_does(text: str, lines: list[int]) -> None:
+    assert [line for line, _ in unbalanced(text)] == lines
+
+
+def test_a_tag_left_open_in_a_table_cell_ends_with_its_cell() -> None:
+    text = "<details>\n\n| a | b |\n|---|---|\n| <div> | x |\n\n</details>\n"
+    assert unbalanced(text) == [
+        (
+            5,
+            "'<div>' is not closed in its table cell; add '</div>' in the same cell, "
+            "or write '&lt;div>' to show it as text",
+        )
+    ]
+
+
+IMG = "<img src=x onerror=alert(1)>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"a\n\n    {IMG}",
+        "~~~\n<details>\n~~~",
+        "```\n<details>\n```",
+        f"Export hangs\n\n    <details>\n\n\t{IMG}",
+        "``` <details>",
+    ],
+)
+def test_single_line_helpers_escape_html_that_was_code_before_the_join(text: str) -> None:
+    # "```" fences become code spans once joined ("``` <details> ```"): code still, so not escaped.
+    for helper in (_cell, _one_line, escape_line, lambda t: _link(t, "https://example.com/1")):
+        line = helper(text)
+        assert "\n" not in line
+        html = _html(f"| h |\n|---|\n| {line} |\n\n# {line}\n\n**Author:** {line}\n")
+        assert "<img" not in html and "<details" not in html, (line, html)
+
+
+def _html(markdown: str) -> str:
+    """``markdown`` as HTML, raw HTML passed through (as GitHub does before sanitising)."""
+    return MarkdownIt("commonmark").enable("table").render(markdown)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a<br>b and a<br/>b", "a<br>b and a<br/>b"),
+        ("`<div>` stays code, <https://x.org> a link", "`<div>` stays code, <https://x.org> a link"),
+        ("1 < 2 and a <- b, but List<T>", "1 < 2 and a <- b, but List&lt;T>"),
+        ("\\<details>\n\n    `x`", "\\<details> `x`"),
+        ("<https://a.org/`> <details> ` <div>", "<https://a.org/`> &lt;details> ` &lt;div>"),
+    ],
+)
+def test_escape_line_keeps_what_escape_html_keeps(text: str, expected: str) -> None:
+    assert escape_line(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"a\n\n\t{IMG}", f"\t{IMG}", "  ~~~\n<details>\n  ~~~", f">\t  {IMG}", f"x\n\n    {IMG}"],
+)
+def test_list_items_keep_code_as_code(text: str) -> None:
+    # A tab, or a first line indented 1 to 3 spaces, shifted the item's lines out of their code.
+    html = _html(f"- {_item(text)}\n- next\n")
+    assert "<img" not in html and "<details" not in html, html
+
+
+def test_model_answers_in_table_cells_and_items_cannot_hide_html() -> None:
+    section = load_outline("technical-design").find("3.2")
+    assert section is not None and section.tables
+    payload = f"Cache\n\n    <details>\n\n~~~\n{IMG}\n~~~"
+    body = section_body(section, SectionContent(rows=[[payload, "New", payload]], items=[f"x\n\n\t{IMG}"]))
+    html = _html(body)
+    assert "<details" not in html and "<img" not in html, html
+    assert "Cache &lt;details> ~~~ &lt;img" in body and unbalanced(body) == []
+
+
+def test_offline_draft_of_a_title_and_author_with_indented_html(tmp_path: Path) -> None:
+    raw = json.loads(ISSUE.read_text(encoding="utf-8"))
+    raw["title"] = f"Export hangs\n\n    <details>\n\n~~~\n{IMG}\n~~~"
+    raw["body"] = "Exports hang when the queue is full.\n\n    <details>"
+    raw["comments_list"] = []
+    issue = tmp_path / "issue.json"
+    issue.write_text(json.dumps(raw), encoding="utf-8")
+    out = tmp_path / "out"
+    author = "Ada\n\n    <details>"
+    result = run("from-issue", issue, "--model", "offline", "--out-dir", out, "--author", author)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [draft] = out.glob("*.md")
+    text = draft.read_text(encoding="utf-8")
+    title = next(line for line in text.split("\n") if line.startswith("# "))
+    assert "Export hangs &lt;details> ~~~ &lt;img" in title  # the H1
+    assert "> **Author:** Ada &lt;details>" in text.split("\n")
+    html = _html(text)
+    assert "<details" not in html and "<img" not in html  # what was code stays code, the rest escaped
+    assert buried_headings(text) == [] and unbalanced(text) == []
+    assert run("validate", draft).exit_code == 0

@@ -191,3 +191,88 @@ def test_from_issue_waits_for_the_run_drafting_the_same_file(tmp_path: Path) -> 
     out, err = child.communicate(timeout=HANG_GUARD)
     assert child.returncode == 0, err
     assert target.is_file() and out.strip() == str(target)
+
+
+def test_a_lock_folder_someone_else_could_write_is_never_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a shared /tmp, a planted link must not make drafter truncate another file."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n", encoding="utf-8")
+    draft = tmp_path / "d.md"
+    folder = locks.lock_path(draft).parent
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)  # a folder others may write to (the umask would have narrowed it)
+    locks.lock_path(draft).symlink_to(victim)
+    assert locks._try_lock(draft) == -1  # not ours to use: drafted unlocked
+    folder.chmod(0o700)  # ours now, but the link is still there: never followed
+    assert locks._try_lock(draft) == -1
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+
+
+STUCK_DRIVER = """
+import os, sys, threading
+sys.path.insert(0, sys.argv[1])
+from test_batch import ISSUES
+from test_locks_and_signals import SignallingChat
+from drafter import providers
+from drafter.batch import _Runner
+from drafter.chains import ModelHandle, plan
+from drafter.cli import app
+from drafter.outline import load_outline
+
+stuck, report = sys.argv[2], sys.argv[3]
+chat = SignallingChat(specs=plan(load_outline("adr")), at=1)
+providers.build_handle = lambda choice: ModelHandle(chat, "openai:fake")
+never = threading.Event()
+real_load = _Runner._load
+
+def load(self, spec):
+    if spec == stuck:
+        never.wait()  # a tracker that never answers
+    return real_load(self, spec)
+
+_Runner._load = load
+try:
+    app(["batch", str(ISSUES[0]), stuck, "--out-dir", os.path.dirname(report) + "/out", "-m", "openai:fake",
+         "--template", "adr", "--report", report])
+except SystemExit as done:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(done.code if isinstance(done.code, int) else 1)  # the stuck thread never ends
+"""
+
+
+def test_a_signal_does_not_wait_for_a_fetch_stuck_on_a_slow_tracker(tmp_path: Path) -> None:
+    """The report is written as soon as the batch stops, not when a blocked fetch gives up.
+
+    In a child process: its stuck fetch thread never ends, so the child leaves with os._exit
+    once the command has returned, which it could not do if the batch waited for that thread.
+    """
+    import subprocess
+    import sys
+
+    stuck = tmp_path / "stuck.md"
+    stuck.write_text("# A tracker that never answers\n\nBody.\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    driver = tmp_path / "driver.py"
+    driver.write_text(STUCK_DRIVER, encoding="utf-8")
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test", "NO_COLOR": "1"}
+    tests = Path(__file__).resolve().parent
+    child = subprocess.run(
+        [sys.executable, str(driver), str(tests), str(stuck), str(report)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=HANG_GUARD,
+        check=False,
+    )
+    assert child.returncode == 143, child.stderr
+    items = json.loads(report.read_text(encoding="utf-8"))["items"]
+    assert [item["status"] for item in items] == ["not-run", "not-run"]
+    assert items[0]["usage"]["calls"] == 1  # the call it made before the signal still counts
+    assert "SIGTERM stopped the batch" in child.stderr and "Traceback" not in child.stderr

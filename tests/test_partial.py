@@ -220,3 +220,90 @@ def test_redraft_needs_exactly_one_of_section_or_failed(tmp_path: Path, args: li
     assert result.exit_code == 2
     assert "give one of --section NAME or --failed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_failed_section_the_human_deleted_does_not_block_the_others(
+    tmp_path: Path, outline: Outline
+) -> None:
+    _, options = model(outline, {"problem"})
+    run, _ = batch(ISSUES[:1], outline, tmp_path, options)
+    path = Path(run.items[0].path or "")
+    text = path.read_text(encoding="utf-8")
+    start = text.index("### 1.3 Root Cause Analysis")
+    end = text.index("## 2.", start)
+    path.write_text(text[:start] + text[end:], encoding="utf-8")  # the human drops the optional 1.3
+
+    chat, options = model(outline, set())
+    again, _ = batch(ISSUES[:1], outline, tmp_path, options)
+    item = again.items[0]
+    assert item.status in ("written", "invalid"), item.reason
+    assert chat.calls == 1 and state_of(path).failed == []
+    assert "1.3 Root Cause Analysis" not in path.read_text(encoding="utf-8")
+
+
+def test_an_edited_partial_draft_is_not_repaired_with_another_template(
+    tmp_path: Path, outline: Outline
+) -> None:
+    _, options = model(outline, {"solution"})
+    run, _ = batch(ISSUES[:1], outline, tmp_path, options)
+    path = Path(run.items[0].path or "")
+    path.write_text(path.read_text(encoding="utf-8") + "\nA human line.\n", encoding="utf-8")
+    adr = load_outline("adr")
+    chat, options = model(adr, set())
+    again, _ = batch(ISSUES[:1], adr, tmp_path, options)
+    assert again.items[0].status == "skipped-edited" and chat.calls == 0
+
+
+def test_redraft_failed_takes_the_template_file_the_draft_was_made_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drafter import providers
+    from drafter.resources import builtin_dir
+
+    team = tmp_path / "tpl" / "team.md"
+    team.parent.mkdir()
+    team.write_text((builtin_dir("templates") / "adr.md").read_text(encoding="utf-8"), encoding="utf-8")
+    outline = load_outline(str(team))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(providers, "build_handle", lambda choice: _handle(outline, {plan(outline)[0].name}))
+    runner = CliRunner()
+    first = runner.invoke(
+        app, ["from-issue", str(ISSUES[1]), "-m", "openai:fake", "--template", str(team), "--out", "d.md"]
+    )
+    assert first.exit_code == 1, first.stderr
+    assert f"drafter redraft d.md --failed --template {team}" in first.stderr
+    monkeypatch.setattr(providers, "build_handle", lambda choice: _handle(outline, set()))
+    done = runner.invoke(
+        app,
+        [
+            "redraft",
+            "d.md",
+            "--failed",
+            "-m",
+            "openai:fake",
+            "--template",
+            str(team),
+            "--source",
+            str(ISSUES[1]),
+        ],
+    )
+    assert done.exit_code == 0, done.stderr
+    assert state_of(tmp_path / "d.md").failed == []
+
+
+def test_redraft_failed_without_the_state_file_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drafter import providers
+    from drafter.provenance import state_path
+
+    outline = load_outline("technical-design")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setattr(providers, "build_handle", lambda choice: _handle(outline, {"risks"}))
+    out = tmp_path / "d.md"
+    CliRunner().invoke(app, ["from-issue", str(ISSUES[1]), "-m", "openai:fake", "--out", str(out)])
+    state_path(out).unlink()
+    result = CliRunner().invoke(app, ["redraft", str(out), "--failed", "-m", "openai:fake"])
+    assert result.exit_code == 2
+    assert "cannot tell which sections of the draft failed" in result.stderr and "--section" in result.stderr

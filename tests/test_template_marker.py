@@ -12,9 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from test_cli_validate import one_line_error, run
 
-from drafter.cli import app
 from drafter.documents import validate_document
 from drafter.errors import EXIT_USAGE, TemplateError, TemplateMarkerError
 from drafter.resources import builtin_dir, marker_template
@@ -26,21 +25,6 @@ EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
 ONE_HEADING = "# Anything\n"
 MINI = "## Problem\n\n*What is wrong?*\n\n## Plan\n\n- [Step]\n"
 MINI_DOC = "## Problem\n\nIt is slow.\n\n## Plan\n\n- Cache it.\n"
-
-runner = CliRunner()
-
-
-def run(*args: str | Path) -> Result:
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result: Result) -> str:
-    """The run failed with exactly one stderr line and no traceback; return that line."""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 @pytest.fixture(autouse=True)
@@ -149,10 +133,9 @@ def test_marker_template_unit() -> None:
 
 # -- drafts drafter writes -------------------------------------------------------------------------
 def _draft(tmp_path: Path, *args: str | Path) -> Path:
-    result = runner.invoke(
-        app,
-        ["from-issue", str(EXAMPLE), "--out-dir", str(tmp_path / "out"), "--model", "offline"]
-        + ["--author", "Ada", "--format", "json", *(str(a) for a in args)],
+    result = run(
+        *["from-issue", str(EXAMPLE), "--out-dir", str(tmp_path / "out"), "--model", "offline"],
+        *["--author", "Ada", "--format", "json", *(str(a) for a in args)],
     )
     assert result.exit_code == 0, result.stderr
     return Path(json.loads(result.stdout)["path"])

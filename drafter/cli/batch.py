@@ -283,6 +283,11 @@ def batch(
         notify=lambda message: emit(f"drafter: {message}", err=True),
     )
     refuse_terminal_stdin("", notes_file)
+    from drafter.writer import check_regular
+
+    for flag, target in (("--report", report), ("--junit", junit), ("--summary", summary)):
+        if target is not None:  # refused now, not after every draft was paid for
+            check_regular(target, flag, hint="name a regular file")
     team_notes = load_notes(notes, notes_file)
     wanted = select_shard(
         dedupe(_collect(sources, from_file, repo, label, state, include_prs, settings), settings),

@@ -203,7 +203,7 @@ def from_issue(
                 + (
                     "run it again (or use --out FILE, then drafter redraft FILE --failed)"
                     if to_stdout
-                    else f"finish them with: drafter redraft {path} --failed"
+                    else f"finish them with: drafter redraft {path} --failed{_template_flag(settings.template)}"
                 ),
                 err=True,
             )
@@ -212,6 +212,13 @@ def from_issue(
     if editor is not None:
         open_in_editor(editor, path)
     raise typer.Exit(EXIT_OK if result.report.valid() and not result.failed else EXIT_FINDINGS)
+
+
+def _template_flag(template: str | None) -> str:
+    """`` --template PATH`` when the draft's template is a file a later command cannot find by name."""
+    if template and ("/" in template or "\\" in template or template.endswith(".md")):
+        return f" --template {template}"
+    return ""
 
 
 def editor_command() -> list[str]:

@@ -189,6 +189,14 @@ def redraft(
         "--failed",
         help="Regenerate every section recorded as failed (a partial draft), each chain once.",
     ),
+    template: str | None = typer.Option(
+        None,
+        "--template",
+        "-t",
+        help="The template file the draft was made with, when it is not a built-in or in "
+        ".drafter/templates/ [env: DRAFTER_TEMPLATE].",
+        envvar="DRAFTER_TEMPLATE",
+    ),
     notes: list[str] = NOTES,
     notes_file: list[str] = NOTES_FILE,
     model: str | None = MODEL,
@@ -248,17 +256,28 @@ def redraft(
     handle = None if choice.provider == OFFLINE else build_handle(choice)
     attach_tracer(handle, trace, config)
     options = RedraftOptions(
-        section=names[0], model=choice, handle=handle, keep_edits=keep_edits, source=source
+        section=names[0],
+        model=choice,
+        handle=handle,
+        keep_edits=keep_edits,
+        source=source,
+        template=template,
     )
-    if failed:
-        from drafter.pipeline import run_sync
-        from drafter.redraft import redraft_sections
+    from drafter.locks import draft_lock_sync
 
-        run = run_sync(redraft_sections(path, names, options, load, lenient=True), lambda: [options.handle])
-        results, usage = run.results, run.usage
-    else:
-        one = run_redraft(path, options, load)
-        results, usage = [one], one.usage
+    waiting = f"drafter: {path.name}: waiting for another drafter run (pid {{}}) writing it"
+    # The same lock as from-issue and batch: a batch repairing this draft finishes first.
+    with draft_lock_sync(path, lambda pid: emit(waiting.format(pid or "?"), err=True)):
+        if failed:
+            from drafter.pipeline import run_sync
+            from drafter.redraft import redraft_sections
+
+            work = redraft_sections(path, names, options, load, lenient=True)
+            run = run_sync(work, lambda: [options.handle])
+            results, usage = run.results, run.usage
+        else:
+            one = run_redraft(path, options, load)
+            results, usage = [one], one.usage
     emit(str(path))
     if usage.get("calls"):
         from drafter.cli._common import cost_text
