@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drafter.pricing import PRICES, estimate_cost
+from drafter.model.pricing import PRICES, estimate_cost
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -388,7 +388,7 @@ def batch_figures(
 # The prompt-token target since issue 16: a ceiling against waste, not a multiple of the inputs.
 CEILING_PER_THREAD_TOKEN = 4
 CEILING_FIXED = 6000
-PRICED_MODELS = ("gpt-4o-mini", "gpt-4.1-nano")  # list prices from drafter.pricing
+PRICED_MODELS = ("gpt-4o-mini", "gpt-4.1-nano")  # list prices from drafter.model.pricing
 LONG_THREAD_COMMENTS = 100
 
 

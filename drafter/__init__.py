@@ -17,7 +17,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from drafter.context import Comment, IssueContext, Note
     from drafter.errors import (
         ConfigError,
         DrafterError,
@@ -28,30 +27,32 @@ if TYPE_CHECKING:
         TemplateError,
         WriteError,
     )
-    from drafter.outline import Outline, Section, load_outline, parse_template
-    from drafter.validate import Finding, Report, validate_text
+    from drafter.sources.context import Comment, IssueContext, Note
+    from drafter.template.findings import Finding, Report
+    from drafter.template.outline import Outline, Section, load_outline, parse_template
+    from drafter.template.validate import validate_text
 
 # Public name -> module. Resolved on first use so that `import drafter.cli` (and so
 # `drafter --help`) does not pay for the markdown parser.
 _EXPORTS = {
-    "Comment": "drafter.context",
+    "Comment": "drafter.sources.context",
     "ConfigError": "drafter.errors",
     "DrafterError": "drafter.errors",
     "EditedDraftError": "drafter.errors",
-    "Finding": "drafter.validate",
+    "Finding": "drafter.template.validate",
     "InputError": "drafter.errors",
-    "IssueContext": "drafter.context",
-    "Note": "drafter.context",
-    "Outline": "drafter.outline",
+    "IssueContext": "drafter.sources.context",
+    "Note": "drafter.sources.context",
+    "Outline": "drafter.template.outline",
     "ProviderError": "drafter.errors",
-    "Report": "drafter.validate",
-    "Section": "drafter.outline",
+    "Report": "drafter.template.validate",
+    "Section": "drafter.template.outline",
     "SourceError": "drafter.errors",
     "TemplateError": "drafter.errors",
     "WriteError": "drafter.errors",
-    "load_outline": "drafter.outline",
-    "parse_template": "drafter.outline",
-    "validate_text": "drafter.validate",
+    "load_outline": "drafter.template.outline",
+    "parse_template": "drafter.template.outline",
+    "validate_text": "drafter.template.validate",
 }
 __all__ = [
     "Comment",

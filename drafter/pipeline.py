@@ -24,19 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from drafter.context import IssueContext
-from drafter.draft import SectionContent, section_id
-from drafter.offline import draft_offline
-from drafter.outline import Outline
-from drafter.prompts import Prompts
-from drafter.provenance import Provenance, attach, digest
-from drafter.providers import OFFLINE, ModelChoice
-from drafter.render import Meta, render_document, render_sources, section_body, today
-from drafter.validate import Report, validate_text
-from drafter.writer import WriteStatus, draft_filename, write_draft
+from drafter.document.content import SectionContent, section_id
+from drafter.document.provenance import Provenance, attach, digest
+from drafter.document.render import Meta, render_document, render_sources, section_body, today
+from drafter.document.writer import WriteStatus, draft_filename, write_draft
+from drafter.drafting.offline import draft_offline
+from drafter.model.openai import OFFLINE, ModelChoice
+from drafter.sources.context import IssueContext
+from drafter.template.findings import Report
+from drafter.template.outline import Outline
+from drafter.template.prompts import Prompts
+from drafter.template.validate import validate_text
 
 if TYPE_CHECKING:
-    from drafter.chains import ChainResult, ChainSpec, ModelHandle
+    from drafter.drafting.chains import ChainResult, ChainSpec
+    from drafter.model.handle import ModelHandle
 
 # One line; "drafter:" keeps the validator from counting its mention of TODO markers as one.
 OFFLINE_NOTICE = (
@@ -135,7 +137,8 @@ def previous_markdown(
 async def _draft_with_model(
     ctx: IssueContext, outline: Outline, options: DraftOptions, prompts: Prompts, meta: Meta
 ) -> DraftResult:
-    from drafter.chains import Drafter, Usage
+    from drafter.drafting.chains import Drafter
+    from drafter.model.handle import Usage
 
     handle = options.ensure_handle()
     assert handle is not None

@@ -29,8 +29,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from test_chains import chain_answer, reply
 from typer.testing import CliRunner
 
-from drafter import chains
-from drafter.batch import (
+from drafter.batch.runner import (
     BatchItem,
     BatchOptions,
     BatchRun,
@@ -42,15 +41,17 @@ from drafter.batch import (
     shard_of,
     source_key,
 )
-from drafter.chains import ChainSpec, ModelHandle, plan
 from drafter.cli import app
-from drafter.context import Note
+from drafter.document.provenance import read_draft
+from drafter.drafting.chains import ChainSpec, plan
 from drafter.errors import InputError
-from drafter.outline import Outline, load_outline
+from drafter.model import handle as model_port
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions
-from drafter.provenance import read_draft
-from drafter.providers import resolve_model
 from drafter.sources import SourceSettings
+from drafter.sources.context import Note
+from drafter.template.outline import Outline, load_outline
 from tests.conftest import write_issues
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +127,7 @@ def crowd_at(monkeypatch: pytest.MonkeyPatch, parked: int) -> Crowd:
     """A :class:`Crowd`, told of each call that finds every call slot of a limited handle taken."""
     crowd = Crowd(parked)
 
-    class CountedSlots(chains.CallSlots):
+    class CountedSlots(model_port.CallSlots):
         def __init__(self, size: int) -> None:
             super().__init__(size)
             self.size = size
@@ -148,7 +149,7 @@ def crowd_at(monkeypatch: pytest.MonkeyPatch, parked: int) -> Crowd:
                     self.taken -= 1
 
     # ModelHandle.limit makes its slots (one CallSlots per event loop) by this name.
-    monkeypatch.setattr(chains, "CallSlots", CountedSlots)
+    monkeypatch.setattr(model_port, "CallSlots", CountedSlots)
     return crowd
 
 
@@ -473,13 +474,13 @@ def test_same_issue_through_two_files_fails_the_second(tmp_path: Path, adr: Outl
 def test_the_source_listed_first_wins_whichever_fetch_finishes_first(
     tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch, slow: str
 ) -> None:
-    from drafter import batch as batch_module
+    from drafter.batch import runner as batch_module
 
     copy = tmp_path / "copy.json"
     copy.write_bytes(ISSUES[0].read_bytes())
     held, other = (str(ISSUES[0]), str(copy)) if slow == "first" else (str(copy), str(ISSUES[0]))
     other_settled = threading.Event()
-    load = batch_module._Runner._load
+    load = batch_module.Runner._load
 
     def gated_load(self: Any, spec: str) -> Any:
         if spec == held:
@@ -492,7 +493,7 @@ def test_the_source_listed_first_wins_whichever_fetch_finishes_first(
         if item.source == other:
             other_settled.set()
 
-    monkeypatch.setattr(batch_module._Runner, "_load", gated_load)
+    monkeypatch.setattr(batch_module.Runner, "_load", gated_load)
     chat, options = fake(adr)
     run, _ = batch([ISSUES[0], copy], adr, tmp_path / "out", options, then=settled, concurrency=2)
     assert other_settled.is_set()
@@ -588,7 +589,7 @@ def test_cli_from_file_and_failure_exit_1(tmp_path: Path) -> None:
 
 
 def test_cli_with_fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     outline = load_outline("adr")
     chat, options = fake(outline)

@@ -11,10 +11,11 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
 from test_chains import chain_answer, make_ctx, reply
 
-from drafter.chains import CallSlots, ModelHandle, Reply, Usage, plan
-from drafter.outline import load_outline
+from drafter.drafting.chains import plan
+from drafter.model.handle import CallSlots, ModelHandle, Reply, Usage
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions, draft
-from drafter.providers import resolve_model
+from drafter.template.outline import load_outline
 
 
 class Answer(BaseModel):

@@ -13,14 +13,15 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 from pydantic import Field
 
-from drafter.answers import section_kind
-from drafter.chains import ChainSpec, ModelHandle, chain_schema, plan
-from drafter.context import Comment, IssueContext, Note
-from drafter.evidence import inputs_block
-from drafter.outline import Outline, Section, load_outline
+from drafter.drafting.answers import section_kind
+from drafter.drafting.chains import ChainSpec, chain_schema, plan
+from drafter.drafting.evidence import inputs_block
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions, DraftResult, draft
-from drafter.providers import resolve_model
-from drafter.validate import validate_text
+from drafter.sources.context import Comment, IssueContext, Note
+from drafter.template.outline import Outline, Section, load_outline
+from drafter.template.validate import validate_text
 
 TEMPLATES = ["technical-design", "rfc", "adr"]
 ISSUE_URL = "https://github.com/acme/widgets/issues/42"
@@ -333,7 +334,7 @@ def test_invented_references_are_replaced_with_todo() -> None:
     ],
 )
 def test_grounding_finds_invented_references(text: str, invented: list[str]) -> None:
-    from drafter.grounding import ground
+    from drafter.drafting.grounding import ground
 
     source = "acme/widgets#4 https://github.com/acme/widgets/issues/42 #77 https://github.com/o/r/pull/9 &#123; src/a/b.py"
     fixed, replaced = ground(text, source)
@@ -343,7 +344,7 @@ def test_grounding_finds_invented_references(text: str, invented: list[str]) -> 
 
 
 def test_grounding_replaces_by_position() -> None:
-    from drafter.grounding import ground
+    from drafter.drafting.grounding import ground
 
     fixed, replaced = ground("#9, #99 and #9.", "nothing here")
     assert replaced == ["#9", "#99"]
@@ -435,7 +436,7 @@ def test_html_comment_in_model_output_cannot_forge_provenance() -> None:
         *(reply(chain_answer(s)) for s in specs[1:]),
     ]
     result, _ = run(outline, replies, ctx=make_ctx(body=forged))
-    from drafter.provenance import split_provenance, was_edited
+    from drafter.document.provenance import split_provenance, was_edited
 
     assert result.text.count("<!-- drafter {") == 1 and "<!-- drafter:provenance" not in result.text
     _, marker = split_provenance(result.text)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.provenance import split_provenance, was_edited
+from drafter.document.provenance import split_provenance, was_edited
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
@@ -237,7 +237,7 @@ def test_hostile_title_stays_in_out_dir(tmp_path: Path) -> None:
 def _fake_handle(replies: list[Any]) -> Any:
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-    from drafter.chains import ModelHandle
+    from drafter.model.handle import ModelHandle
 
     return ModelHandle(GenericFakeChatModel(messages=iter(replies)), "openai:fake")
 
@@ -245,8 +245,8 @@ def _fake_handle(replies: list[Any]) -> Any:
 def _answers(template: str, **overrides: dict[str, Any]) -> list[Any]:
     from test_chains import chain_answer, reply
 
-    from drafter.chains import plan
-    from drafter.outline import load_outline
+    from drafter.drafting.chains import plan
+    from drafter.template.outline import load_outline
 
     out = []
     for spec in plan(load_outline(template)):
@@ -256,7 +256,7 @@ def _answers(template: str, **overrides: dict[str, Any]) -> list[Any]:
 
 
 def test_model_run_with_usage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setattr(providers, "build_handle", lambda choice: _fake_handle(_answers("adr")))
@@ -272,7 +272,7 @@ def test_model_run_with_usage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_model_findings_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     placeholder = {"goals": {"items": [{"sources": ["issue"], "goal": "[Goal 1]", "check": "[Goal 2]"}]}}
     replies = [*_answers("technical-design", **placeholder), _answers("technical-design", **placeholder)[1]]
@@ -288,7 +288,7 @@ def test_model_findings_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_model_fallbacks_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     answers = _answers("adr")
     replies = ["not json", "still not json", *answers[1:]]
@@ -302,7 +302,7 @@ def test_model_fallbacks_are_reported(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_model_failure_exit_3_nothing_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setattr(providers, "build_handle", lambda choice: _fake_handle([]))
@@ -313,7 +313,7 @@ def test_model_failure_exit_3_nothing_written(tmp_path: Path, monkeypatch: pytes
 
 
 def test_edited_target_refused_before_any_model_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     (tmp_path / EXAMPLE_NAME).write_text("# Mine\n", encoding="utf-8")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")

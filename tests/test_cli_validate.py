@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from drafter.cli import app
-from drafter.cli.validate import _gh_escape
-from drafter.validate import RULES
+from drafter.cli.validate import gh_escape
+from drafter.template.findings import RULES
 
 DOCS = Path(__file__).parent / "fixtures" / "docs"
 TD = DOCS / "technical-design.md"
@@ -335,9 +335,9 @@ def test_github_escaping_of_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_gh_escape() -> None:
-    assert _gh_escape("50% done\r\nnext") == "50%25 done%0D%0Anext"
-    assert _gh_escape("a:b,c", prop=True) == "a%3Ab%2Cc"
-    assert _gh_escape("a:b,c") == "a:b,c"
+    assert gh_escape("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert gh_escape("a:b,c", prop=True) == "a%3Ab%2Cc"
+    assert gh_escape("a:b,c") == "a:b,c"
 
 
 # -- templates list / show -----------------------------------------------------------------------
@@ -491,7 +491,7 @@ def test_pool_reports_a_bad_template_marker_with_its_hint(tmp_path: Path) -> Non
 
 
 def test_default_jobs() -> None:
-    from drafter.documents import POOL_MIN_FILES, default_jobs
+    from drafter.template.documents import POOL_MIN_FILES, default_jobs
 
     assert default_jobs(1) == 1 and default_jobs(POOL_MIN_FILES - 1) == 1
     assert default_jobs(10_000) >= 1

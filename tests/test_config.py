@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from drafter.cli import app
 from drafter.config import mask, resolve_settings
 from drafter.errors import ConfigError
-from drafter.providers import resolve_model
+from drafter.model.openai import resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"

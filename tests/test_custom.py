@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.outline import load_outline
-from drafter.prompts import Prompts
-from drafter.provenance import read_state
-from drafter.resources import builtin_dir, resolve_template
+from drafter.document.provenance import read_state
+from drafter.template.outline import load_outline
+from drafter.template.prompts import Prompts
+from drafter.template.resources import builtin_dir, resolve_template
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"

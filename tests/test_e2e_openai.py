@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.provenance import state_path
+from drafter.document.provenance import state_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes" / "e2e"

@@ -16,18 +16,19 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
-from drafter import eval as ev
-from drafter import providers
-from drafter.batch import read_sources_file as read_source_list
-from drafter.chains import ModelHandle, chain_schema, plan
+from drafter import evaluation as ev
+from drafter.batch.runner import read_sources_file as read_source_list
 from drafter.cli import app
-from drafter.context import Comment, IssueContext
+from drafter.document.provenance import Provenance, attach
+from drafter.drafting.chains import chain_schema, plan
+from drafter.drafting.grounding import identifiers, invented_identifiers
 from drafter.errors import InputError, ProviderError
-from drafter.grounding import identifiers, invented_identifiers
-from drafter.outline import Outline, Section, load_outline, parse_template
-from drafter.pricing import estimate_cost, price_of
-from drafter.provenance import Provenance, attach
-from drafter.providers import resolve_model
+from drafter.model import openai as providers
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model
+from drafter.model.pricing import estimate_cost, price_of
+from drafter.sources.context import Comment, IssueContext
+from drafter.template.outline import Outline, Section, load_outline, parse_template
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUES = ROOT / "examples" / "eval" / "issues.txt"

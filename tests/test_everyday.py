@@ -13,7 +13,7 @@ from test_trace import fake_handle
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.outline import load_outline
+from drafter.template.outline import load_outline
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
@@ -26,7 +26,7 @@ def cli(*args: str | Path) -> Any:
 @pytest.fixture
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """A real provider is configured, but building a model client fails the test."""
-    from drafter import providers
+    from drafter.model import openai as providers
 
     def refuse(choice: Any) -> Any:
         raise AssertionError("a dry run built a model client")
@@ -97,7 +97,7 @@ def test_edit_without_an_editor_fails_before_drafting(
 
 # -- cost ----------------------------------------------------------------------------------------------
 def test_from_issue_prints_tokens_and_estimated_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".git").mkdir()
@@ -121,7 +121,7 @@ def test_offline_and_unknown_models_print_no_cost(tmp_path: Path) -> None:
 
 
 def _priced_batch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     chat, options = fake(load_outline("adr"))
     assert options.handle is not None

@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 from test_chains import RecordingFake, chain_answer, reply
 
-from drafter.chains import Drafter, ModelHandle, chain_schema, plan
-from drafter.context import Comment, IssueContext
-from drafter.evidence import as_data, inputs_block
-from drafter.outline import load_outline
+from drafter.drafting.chains import Drafter, chain_schema, plan
+from drafter.drafting.evidence import as_data, inputs_block
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model, strict_schema
 from drafter.pipeline import DraftOptions, draft
-from drafter.prompts import Prompts
-from drafter.providers import resolve_model, strict_schema
 from drafter.sources import SourceSettings, apply_budget, distill, load_source
+from drafter.sources.context import Comment, IssueContext
+from drafter.template.outline import load_outline
+from drafter.template.prompts import Prompts
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted((ROOT / "tests" / "fixtures" / "corpus").glob("*.json"))
@@ -194,7 +195,7 @@ def test_a_fact_from_an_omitted_comment_says_so_and_its_link_survives_grounding(
     assert "5" not in [c.id for c in ctx.comments]
     block = inputs_block(ctx)
     assert "- links, comment:5: https://example.com/spec/v2" in block
-    from drafter.grounding import ground, input_text
+    from drafter.drafting.grounding import ground, input_text
 
     assert ground("See https://example.com/spec/v2.", input_text(ctx)) == (
         "See https://example.com/spec/v2.",

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drafter.errors import TemplateError
-from drafter.outline import Outline, load_outline, parse_template
-from drafter.validate import RULES, validate_text
+from drafter.template.findings import RULES
+from drafter.template.outline import Outline, load_outline, parse_template
+from drafter.template.validate import validate_text
 
 DOCS = Path(__file__).parent / "fixtures" / "docs"
 OUTLINES: list[Outline] = [

@@ -25,17 +25,17 @@ import pytest
 from fault_server import CONTENT_FAULTS, STEADY_FAULTS, FaultServer, client_side_timeouts
 from typer.testing import CliRunner
 
-from drafter.batch import BatchOptions, BatchRun, run_batch
-from drafter.chains import plan
+from drafter.batch.runner import BatchOptions, BatchRun, run_batch
 from drafter.cli import app
-from drafter.draft import section_id
+from drafter.document.content import section_id
+from drafter.document.provenance import read_draft
+from drafter.drafting.chains import plan
 from drafter.errors import WriteError
-from drafter.outline import load_outline
+from drafter.model.openai import build_handle, resolve_model
 from drafter.pipeline import DraftOptions, DraftResult, draft
-from drafter.provenance import read_draft
-from drafter.providers import build_handle, resolve_model
 from drafter.sources import SourceSettings, load_source
-from drafter.validate import validate_text
+from drafter.template.outline import load_outline
+from drafter.template.validate import validate_text
 from tests.conftest import write_issues
 
 LOOPBACK = [r"^127\.0\.0\.1$"]
@@ -212,7 +212,7 @@ def test_fifty_issues_without_retries_report_failures_and_rerun_finishes(tmp_pat
 WRITER_LOOP = """
 import sys
 from pathlib import Path
-from drafter.writer import write_atomic
+from drafter.document.writer import write_atomic
 target = Path(sys.argv[1])
 n = 0
 while True:
@@ -268,7 +268,7 @@ def test_sigkill_while_writing_never_leaves_a_partial_draft(tmp_path: Path) -> N
 def test_redraft_keeps_the_backup_until_the_new_file_is_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from drafter import redraft as redraft_module
+    from drafter.revise import redraft as redraft_module
 
     path = tmp_path / "d.md"
     original = "old text\n"

@@ -15,13 +15,14 @@ import pytest
 from test_chains import RecordingFake, chain_answer, human_text, reply
 from typer.testing import CliRunner
 
-from drafter.chains import ModelHandle, plan
 from drafter.cli import app
-from drafter.context import Comment, IssueContext, Note
-from drafter.outline import load_outline
+from drafter.drafting.chains import plan
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions, DraftResult, draft
-from drafter.providers import resolve_model
-from drafter.validate import validate_text
+from drafter.sources.context import Comment, IssueContext, Note
+from drafter.template.outline import load_outline
+from drafter.template.validate import validate_text
 
 TEMPLATES = ["technical-design", "rfc", "adr"]
 URL = "https://github.com/acme/widgets/issues/7"
@@ -88,7 +89,7 @@ def run_obedient(template: str) -> tuple[DraftResult, RecordingFake]:
 
 def headings(text: str) -> list[str]:
     """The document's headings as a CommonMark parser sees them (what GitHub renders)."""
-    from drafter.mdparse import parse
+    from drafter.template.mdparse import parse
 
     tokens = parse(text.split("<!-- drafter {", 1)[0])
     return [
@@ -110,7 +111,7 @@ def test_an_obedient_model_cannot_change_the_structure(template: str) -> None:
     assert len(found) == len(set(found)), found  # no heading of the template appears twice
     assert "injected_section" not in result.text and "extra_key" not in result.text
     assert result.text.count("<!-- drafter {") == 1 and "<!-- drafter:provenance" not in result.text
-    from drafter.provenance import split_provenance, was_edited
+    from drafter.document.provenance import split_provenance, was_edited
 
     _, marker = split_provenance(result.text)
     assert marker is not None and marker.generated == result.provenance.generated  # type: ignore[union-attr]

@@ -23,9 +23,9 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.outline import load_outline
 from drafter.sources.settings import SourceSettings
-from drafter.validate import validate_text
+from drafter.template.outline import load_outline
+from drafter.template.validate import validate_text
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"^127\.0\.0\.1$"])
 

@@ -18,7 +18,7 @@ from fault_server import FaultServer
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.providers import resolve_model
+from drafter.model.openai import resolve_model
 from drafter.sources import SourceSettings
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"^127\.0\.0\.1$"])

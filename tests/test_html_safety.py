@@ -14,13 +14,14 @@ import pytest
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner, Result
 
-from drafter import mdparse
 from drafter.cli import app
-from drafter.draft import SectionContent
-from drafter.htmlcheck import BLOCK_TAGS, escape_html, escape_line, unbalanced
-from drafter.outline import load_outline
-from drafter.render import _cell, _item, _link, _one_line, safe_markdown, section_body
-from drafter.validate import RULES, validate_text
+from drafter.document.content import SectionContent
+from drafter.document.render import _cell, _item, _link, _one_line, safe_markdown, section_body
+from drafter.template import mdparse
+from drafter.template.findings import RULES
+from drafter.template.htmlcheck import BLOCK_TAGS, escape_html, escape_line, unbalanced
+from drafter.template.outline import load_outline
+from drafter.template.validate import validate_text
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUE = ROOT / "tests" / "fixtures" / "local" / "unclosed-details-issue.json"

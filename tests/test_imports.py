@@ -44,7 +44,7 @@ def test_importing_the_cli_does_not_import_heavy_modules(tmp_path: Path) -> None
 
 def test_importing_the_validator_does_not_import_heavy_modules(tmp_path: Path) -> None:
     code = (
-        "import drafter.documents, drafter.validate, drafter.outline, sys; "
+        "import drafter.template.documents, drafter.template.validate, drafter.template.outline, sys; "
         f"heavy = [m for m in {HEAVY!r} + ('typer', 'rich') if m in sys.modules]; "
         "print(','.join(heavy)); sys.exit(1 if heavy else 0)"
     )

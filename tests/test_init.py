@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from drafter.cli import app
 from drafter.config import resolve_settings
-from drafter.resources import template_names
+from drafter.template.resources import template_names
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,12 +22,13 @@ from langchain_core.outputs import ChatResult
 from test_batch import ISSUES, SchemaChat, batch, fake
 from typer.testing import CliRunner
 
-from drafter import locks
-from drafter.chains import ModelHandle, plan
 from drafter.cli import app
-from drafter.outline import load_outline
-from drafter.provenance import state_path
+from drafter.document import locks
+from drafter.document.provenance import state_path
+from drafter.drafting.chains import plan
+from drafter.model.handle import ModelHandle
 from drafter.sources import SourceSettings
+from drafter.template.outline import load_outline
 
 HANG_GUARD = 120.0
 
@@ -109,7 +110,7 @@ def test_a_signal_during_a_batch_writes_the_report_and_exits_128_plus_the_signal
 ) -> None:
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be set in the main thread")
-    from drafter import providers
+    from drafter.model import openai as providers
 
     outline = load_outline("adr")
     chat = SignallingChat(specs=plan(outline), at=len(plan(outline)) + 1, sig=sig)
@@ -219,24 +220,25 @@ import os, sys, threading
 sys.path.insert(0, sys.argv[1])
 from test_batch import ISSUES
 from test_locks_and_signals import SignallingChat
-from drafter import providers
-from drafter.batch import _Runner
-from drafter.chains import ModelHandle, plan
+from drafter.model import openai as providers
+from drafter.batch.runner import Runner
+from drafter.drafting.chains import plan
+from drafter.model.handle import ModelHandle
 from drafter.cli import app
-from drafter.outline import load_outline
+from drafter.template.outline import load_outline
 
 stuck, report = sys.argv[2], sys.argv[3]
 chat = SignallingChat(specs=plan(load_outline("adr")), at=1)
 providers.build_handle = lambda choice: ModelHandle(chat, "openai:fake")
 never = threading.Event()
-real_load = _Runner._load
+real_load = Runner._load
 
 def load(self, spec):
     if spec == stuck:
         never.wait()  # a tracker that never answers
     return real_load(self, spec)
 
-_Runner._load = load
+Runner._load = load
 try:
     app(["batch", str(ISSUES[0]), stuck, "--out-dir", os.path.dirname(report) + "/out", "-m", "openai:fake",
          "--template", "adr", "--report", report])

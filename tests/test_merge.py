@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drafter.merge import BASE_MARK, OURS_MARK, SPLIT_MARK, THEIRS_MARK, has_markers, merge3
+from drafter.document.merge import BASE_MARK, OURS_MARK, SPLIT_MARK, THEIRS_MARK, has_markers, merge3
 
 BASE = "a\nb\nc\nd\ne"
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from drafter import pipeline
-from drafter.context import Comment, IssueContext, Note
-from drafter.grounding import input_text, invented
-from drafter.outline import load_outline
+from drafter.document.provenance import split_provenance, was_edited
+from drafter.drafting.grounding import input_text, invented
+from drafter.model.openai import resolve_model
 from drafter.pipeline import OFFLINE_NOTICE, DraftOptions, DraftResult, draft
-from drafter.provenance import split_provenance, was_edited
-from drafter.providers import resolve_model
 from drafter.sources import SourceSettings, load_source
-from drafter.validate import validate_text
+from drafter.sources.context import Comment, IssueContext, Note
+from drafter.template.outline import load_outline
+from drafter.template.validate import validate_text
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 FILES = sorted(CORPUS.glob("*.json"))

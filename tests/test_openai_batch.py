@@ -22,15 +22,15 @@ import pytest
 from batch_api_server import Store
 from typer.testing import CliRunner
 
-from drafter.batch import BatchOptions
-from drafter.chains import chain_schema, plan
+from drafter.batch.openai_batch import STATE_FILE, StagedOptions, run_openai_batch, stages
+from drafter.batch.runner import BatchOptions
 from drafter.cli import app
+from drafter.document.provenance import read_draft
+from drafter.drafting.chains import chain_schema, plan
 from drafter.errors import InputError
-from drafter.openai_batch import STATE_FILE, StagedOptions, run_openai_batch, stages
-from drafter.outline import load_outline
+from drafter.model.openai import resolve_model, strict_schema
 from drafter.pipeline import DraftOptions
-from drafter.provenance import read_draft
-from drafter.providers import resolve_model, strict_schema
+from drafter.template.outline import load_outline
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"

@@ -22,11 +22,11 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
+from drafter.document.provenance import split_provenance
+from drafter.document.writer import check_regular, write_atomic
 from drafter.errors import WriteError
-from drafter.outline import load_outline
-from drafter.provenance import split_provenance
-from drafter.validate import validate_text
-from drafter.writer import check_regular, write_atomic
+from drafter.template.outline import load_outline
+from drafter.template.validate import validate_text
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 

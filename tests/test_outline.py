@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from drafter.errors import TemplateError
-from drafter.outline import (
+from drafter.template.metadata import metadata_lines
+from drafter.template.outline import (
     Outline,
     clean_title,
     default_chain,
     load_outline,
-    metadata_lines,
     outline_to_dict,
     parse_template,
     placeholders_in,
@@ -22,7 +22,7 @@ from drafter.outline import (
     title_key,
     title_placeholders_in,
 )
-from drafter.resources import DEFAULT_TEMPLATE, builtin_dir, resolve_template, template_names
+from drafter.template.resources import DEFAULT_TEMPLATE, builtin_dir, resolve_template, template_names
 
 DOCS = Path(__file__).parent / "fixtures" / "docs"
 BUILTINS = ("adr", "rfc", "technical-design")
@@ -317,7 +317,7 @@ def test_rust_rfc_like_template() -> None:
 
 
 def test_metadata_lines_bold_and_list_forms() -> None:
-    from drafter import mdparse
+    from drafter.template import mdparse
 
     tokens = mdparse.parse(
         "> **Status:** Draft\n> **Date:** 2025-01-02\n\n**Owner**: Ana\n\n- Feature Name: `x`\n- RFC PR: [#1](https://e.x/1)\n"

@@ -18,12 +18,13 @@ from test_batch import ISSUES, SchemaChat, batch
 from test_chains import reply
 from typer.testing import CliRunner
 
-from drafter.chains import ModelHandle, plan
 from drafter.cli import app
-from drafter.outline import Outline, load_outline
+from drafter.document.provenance import read_draft
+from drafter.drafting.chains import plan
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions
-from drafter.provenance import read_draft
-from drafter.providers import resolve_model
+from drafter.template.outline import Outline, load_outline
 
 
 class BrokenChat(SchemaChat):
@@ -63,7 +64,7 @@ def outline() -> Outline:
 
 def solution_ids(outline: Outline) -> list[str]:
     spec = next(s for s in plan(outline) if s.name == "solution")
-    from drafter.draft import section_id
+    from drafter.document.content import section_id
 
     return [section_id(section) for section in spec.sections.values()]
 
@@ -156,7 +157,7 @@ def _handle(outline: Outline, broken: set[str]) -> Any:
 def test_from_issue_reports_partial_and_redraft_failed_finishes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outline: Outline
 ) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     runner = CliRunner()
@@ -193,7 +194,7 @@ def test_from_issue_reports_partial_and_redraft_failed_finishes_it(
 def test_redraft_failed_that_fails_again_exits_1_and_keeps_the_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outline: Outline
 ) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setattr(providers, "build_handle", lambda choice: _handle(outline, {"risks"}))
@@ -257,8 +258,8 @@ def test_an_edited_partial_draft_is_not_repaired_with_another_template(
 def test_redraft_failed_takes_the_template_file_the_draft_was_made_with(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from drafter import providers
-    from drafter.resources import builtin_dir
+    from drafter.model import openai as providers
+    from drafter.template.resources import builtin_dir
 
     team = tmp_path / "tpl" / "team.md"
     team.parent.mkdir()
@@ -295,8 +296,8 @@ def test_redraft_failed_takes_the_template_file_the_draft_was_made_with(
 def test_redraft_failed_without_the_state_file_says_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from drafter import providers
-    from drafter.provenance import state_path
+    from drafter.document.provenance import state_path
+    from drafter.model import openai as providers
 
     outline = load_outline("technical-design")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")

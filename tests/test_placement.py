@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from drafter.draft import section_id
-from drafter.outline import load_outline
+from drafter.document.content import section_id
+from drafter.document.regions import locate
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions, draft
-from drafter.providers import resolve_model
-from drafter.regions import locate
 from drafter.sources import SourceSettings, load_source
+from drafter.template.outline import load_outline
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {

@@ -14,12 +14,12 @@ import pytest
 from fault_server import FaultServer, _instance
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from drafter.chains import chain_schema, plan
+from drafter.drafting.chains import chain_schema, plan
 from drafter.errors import ProviderError
-from drafter.outline import load_outline
+from drafter.model.openai import answer_of, build_handle, request_body, resolve_model, strict_schema
 from drafter.pipeline import DraftOptions, draft
-from drafter.providers import answer_of, build_handle, request_body, resolve_model, strict_schema
 from drafter.sources import SourceSettings, load_source
+from drafter.template.outline import load_outline
 from tests.conftest import ROOT, write_issues
 
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
@@ -278,7 +278,7 @@ def test_concurrent_rejections_step_through_every_method(tmp_path: Any) -> None:
     """Calls rejected together each move one method on: none skips JSON mode, none fails."""
     from pathlib import Path
 
-    from drafter.batch import BatchOptions, run_batch
+    from drafter.batch.runner import BatchOptions, run_batch
 
     sources = write_issues(Path(tmp_path) / "issues", 6)
     with FaultServer(unsupported={"json_schema"}) as server:

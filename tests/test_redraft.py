@@ -10,16 +10,17 @@ import pytest
 from test_chains import RecordingFake, chain_answer, reply
 from typer.testing import CliRunner
 
-from drafter.chains import ModelHandle, plan
 from drafter.cli import app
-from drafter.context import Comment, IssueContext
+from drafter.document.merge import BASE_MARK, OURS_MARK, THEIRS_MARK
+from drafter.document.provenance import read_draft, read_state, state_path, was_edited
+from drafter.document.regions import locate
+from drafter.drafting.chains import plan
 from drafter.errors import InputError
-from drafter.merge import BASE_MARK, OURS_MARK, THEIRS_MARK
-from drafter.outline import load_outline
-from drafter.provenance import read_draft, read_state, state_path, was_edited
-from drafter.providers import resolve_model
-from drafter.redraft import RedraftOptions, redraft
-from drafter.regions import locate
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model
+from drafter.revise.redraft import RedraftOptions, redraft
+from drafter.sources.context import Comment, IssueContext
+from drafter.template.outline import load_outline
 
 runner = CliRunner()
 URL = "https://github.com/acme/exports/issues/7"

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from drafter import mdparse
-from drafter.context import IssueContext
-from drafter.draft import TODO, SectionContent, drafted_sections, section_id, todo_content
-from drafter.outline import load_outline
-from drafter.render import Meta, fence, render_document, safe_markdown, section_body
-from drafter.validate import validate_text
+from drafter.document.content import TODO, SectionContent, drafted_sections, section_id, todo_content
+from drafter.document.render import Meta, fence, render_document, safe_markdown, section_body
+from drafter.sources.context import IssueContext
+from drafter.template import mdparse
+from drafter.template.outline import load_outline
+from drafter.template.validate import validate_text
 
 
 def headings(text: str) -> list[str]:

@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from drafter.batch import STATUSES, BatchItem, BatchRun
-from drafter.errors import WriteError
-from drafter.reports import (
+from drafter.batch.reports import (
     REPORT_SCHEMA,
     annotation,
     append_step_summary,
@@ -21,6 +19,8 @@ from drafter.reports import (
     markdown_summary,
     write_report,
 )
+from drafter.batch.runner import STATUSES, BatchItem, BatchRun
+from drafter.errors import WriteError
 
 USAGE = {"prompt_tokens": 300, "completion_tokens": 60, "calls": 3}
 ERROR = {"rule": "placeholder-left", "severity": "error", "line": 12, "message": "Goals: '[Goal 1]' left"}

@@ -10,15 +10,15 @@ import pytest
 from test_chains import RecordingFake, reply
 from typer.testing import CliRunner
 
-from drafter.chains import ModelHandle
 from drafter.cli import app
-from drafter.context import Comment, IssueContext
+from drafter.document.regions import locate
 from drafter.errors import ProviderError
-from drafter.outline import load_outline
+from drafter.model.handle import ModelHandle
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions, draft
-from drafter.providers import resolve_model
-from drafter.regions import locate
-from drafter.review import DEFAULT_BUDGET, review_text
+from drafter.revise.review import DEFAULT_BUDGET, review_text
+from drafter.sources.context import Comment, IssueContext
+from drafter.template.outline import load_outline
 
 runner = CliRunner()
 URL = "https://github.com/acme/exports/issues/7"

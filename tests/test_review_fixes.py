@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drafter.batch import read_sources_file
-from drafter.providers import resolve_model
+from drafter.batch.runner import read_sources_file
+from drafter.model.openai import resolve_model
 
 
 def test_defaulted_openai_model_keeps_timeout_and_retries() -> None:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.provenance import read_draft, state_path
+from drafter.document.provenance import read_draft, state_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted((ROOT / "tests" / "fixtures" / "corpus").glob("*.json"))
@@ -121,7 +121,7 @@ def test_an_old_inline_draft_works_and_is_migrated_on_its_next_write(repo: Path)
     assert record.state == "file" and record.provenance is not None
     # Rewrite it as drafter wrote drafts before the state file: one inline block, no state file.
     legacy_block = json.dumps(
-        {"schema": "drafter.provenance/1", **json.loads(record.provenance.state_json())}
+        {"schema": "drafter.document.provenance/1", **json.loads(record.provenance.state_json())}
     )
     old = record.body.rstrip("\n") + "\n\n<!-- drafter:provenance\n" + legacy_block + "\n-->\n"
     old = old.replace('"bases": {', '"bases_unused": {')  # old drafts stored bases compressed
@@ -174,7 +174,7 @@ def test_hand_edited_state_values_of_the_wrong_type_are_dropped(repo: Path) -> N
     data["bases"] = {"solution-overview/goals": 5}
     data["notes"] = [1, {"a": 2}, "kept"]
     data["section_sources"] = {"x": "not a list"}
-    from drafter.provenance import Provenance
+    from drafter.document.provenance import Provenance
 
     prov = Provenance.from_dict(data)
     assert prov.bases == {} and prov.notes == ["kept"] and prov.section_sources == {}

@@ -16,11 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.context import Comment, IssueContext
-from drafter.outline import load_outline
+from drafter.model.openai import resolve_model
 from drafter.pipeline import DraftOptions, draft
-from drafter.providers import resolve_model
-from drafter.status import draft_status
+from drafter.revise.status import draft_status
+from drafter.sources.context import Comment, IssueContext
+from drafter.template.outline import load_outline
 
 ROOT = Path(__file__).resolve().parent.parent
 API = "http://127.0.0.1:8766/github"

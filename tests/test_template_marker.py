@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from test_cli_validate import one_line_error, run
 
-from drafter.documents import validate_document
 from drafter.errors import EXIT_USAGE, TemplateError, TemplateMarkerError
-from drafter.resources import builtin_dir, marker_template
+from drafter.template.documents import validate_document
+from drafter.template.resources import builtin_dir, marker_template
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "tests" / "fixtures" / "docs"

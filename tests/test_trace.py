@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.trace import REDACTED, Tracer, redact
+from drafter.model.trace import REDACTED, Tracer, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "issue-hikaricp-664.json"
@@ -22,8 +22,9 @@ def fake_handle(template: str, name: str = "openai:gpt-4o-mini") -> Any:
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from test_chains import chain_answer, reply
 
-    from drafter.chains import ModelHandle, plan
-    from drafter.outline import load_outline
+    from drafter.drafting.chains import plan
+    from drafter.model.handle import ModelHandle
+    from drafter.template.outline import load_outline
 
     replies = [reply(chain_answer(spec)) for spec in plan(load_outline(template))]
     return ModelHandle(GenericFakeChatModel(messages=iter(replies)), name)
@@ -68,7 +69,7 @@ def test_tracer_appends_one_redacted_line_per_event(tmp_path: Path) -> None:
 def test_from_issue_trace_has_one_line_per_call_with_secrets_redacted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setenv("GITLAB_TOKEN", PLAIN_SECRET)
@@ -131,9 +132,10 @@ def test_retries_and_failures_are_traced(tmp_path: Path, monkeypatch: pytest.Mon
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from test_chains import chain_answer, reply
 
-    from drafter import providers
-    from drafter.chains import ModelHandle, plan
-    from drafter.outline import load_outline
+    from drafter.drafting.chains import plan
+    from drafter.model import openai as providers
+    from drafter.model.handle import ModelHandle
+    from drafter.template.outline import load_outline
 
     specs = plan(load_outline("adr"))
     replies = [reply("not json"), reply(chain_answer(specs[0]))]  # then the fake runs dry: failure
@@ -156,7 +158,7 @@ def test_retries_and_failures_are_traced(tmp_path: Path, monkeypatch: pytest.Mon
 def test_verbose_prints_each_call_and_quiet_prints_only_the_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from drafter import providers
+    from drafter.model import openai as providers
 
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setattr(providers, "build_handle", lambda choice: fake_handle("adr"))

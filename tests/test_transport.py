@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from drafter.cli import app
 from drafter.sources import SourceSettings
-from drafter.transport import is_loopback, plain_http_host
+from drafter.sources.transport import is_loopback, plain_http_host
 
 pytestmark = pytest.mark.block_network(allowed_hosts=[r"^127\.0\.0\.1$"])
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "issue-hikaricp-664.json"

@@ -1,7 +1,7 @@
 """Validator tests: a conforming document per template, and one mutated copy per rule.
 
 The mutations are generated from the conforming documents in ``tests/fixtures/docs`` so that each
-rule in :data:`drafter.validate.RULES` is shown to fire, alone, on the line a writer would go to.
+rule in :data:`drafter.template.findings.RULES` is shown to fire, alone, on the line a writer would go to.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from drafter import mdparse
-from drafter.documents import validate_document
-from drafter.outline import Outline, Section, load_outline, parse_template, title_key
-from drafter.validate import RULES, Finding, Report, template_marker, validate_text
+from drafter.template import mdparse
+from drafter.template.documents import validate_document
+from drafter.template.findings import RULES, Finding, Report
+from drafter.template.outline import Outline, Section, load_outline, parse_template, title_key
+from drafter.template.validate import template_marker, validate_text
 
 DOCS = Path(__file__).parent / "fixtures" / "docs"
 

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from drafter.context import IssueContext
-from drafter.errors import EditedDraftError, WriteError
-from drafter.provenance import (
+from drafter.document.provenance import (
     Provenance,
     attach,
     digest,
@@ -19,7 +17,9 @@ from drafter.provenance import (
     state_path,
     was_edited,
 )
-from drafter.writer import draft_filename, inspect_target, slugify, write_atomic, write_draft
+from drafter.document.writer import draft_filename, inspect_target, slugify, write_atomic, write_draft
+from drafter.errors import EditedDraftError, WriteError
+from drafter.sources.context import IssueContext
 
 
 def provenance(**kw: str) -> Provenance:
@@ -143,7 +143,7 @@ def test_a_draft_with_an_inline_block_still_reads() -> None:
         "# Doc\n\nText.\n\n<!-- drafter:provenance\n"
         + json.dumps(
             {
-                "schema": "drafter.provenance/1",
+                "schema": "drafter.document.provenance/1",
                 "template": "adr",
                 "template_hash": "t",
                 "model": "offline",

@@ -145,7 +145,7 @@ def _root(
     ),
 ) -> None:
     """drafter: issue in, design doc out."""
-    from drafter.redaction import register_env
+    from drafter.config.redaction import register_env
 
     register_env(os.environ)  # once per run: every output is cleaned of the configured secrets
     OUTPUT.quiet = quiet
@@ -160,7 +160,7 @@ def emit(text: str, *, err: bool = False) -> None:
     """
     if err and OUTPUT.quiet and text.startswith("drafter: "):
         return
-    from drafter.redaction import for_terminal
+    from drafter.config.redaction import for_terminal
 
     typer.echo(for_terminal(text), err=err)
 

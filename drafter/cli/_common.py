@@ -14,7 +14,7 @@ from drafter.cli._app import emit
 
 if TYPE_CHECKING:
     from drafter.config import Settings
-    from drafter.context import IssueContext
+    from drafter.sources.context import IssueContext
 
 SOURCE_HELP = (
     "GitHub issue/PR URL or OWNER/REPO#N, GitLab issue/MR URL, Jira https://SITE/browse/KEY-1, "
@@ -89,8 +89,8 @@ def attach_tracer(handle: Any, trace: Path | None, settings: Settings) -> None:
 
     hooks: list[Callable[[dict[str, Any]], None]] = []
     if trace is not None:
-        from drafter.trace import Tracer
-        from drafter.writer import check_regular
+        from drafter.document.writer import check_regular
+        from drafter.model.trace import Tracer
 
         # Appending to a FIFO blocks until a reader comes: refuse it (and any device) up front.
         check_regular(trace, "--trace", hint="name a regular file; --verbose prints each call on stderr")
@@ -121,7 +121,7 @@ def _verbose_call(event: dict[str, Any]) -> None:
 
 def cost_text(model: str, usage: dict[str, int], settings: Settings) -> str:
     """``~$0.0012`` for a model with a known price, else ``""``."""
-    from drafter.pricing import estimate_cost
+    from drafter.model.pricing import estimate_cost
 
     cost = estimate_cost(
         model, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), prices=settings.prices

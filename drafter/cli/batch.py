@@ -29,11 +29,11 @@ from drafter.cli._common import (
     refuse_terminal_stdin,
     resolved,
 )
+from drafter.config.redaction import for_terminal
 from drafter.errors import InputError
-from drafter.redaction import for_terminal
 
 if TYPE_CHECKING:
-    from drafter.batch import BatchItem, BatchRun
+    from drafter.batch.runner import BatchItem, BatchRun
 
 
 BATCH_SOURCE_HELP = (
@@ -62,7 +62,7 @@ def _collect(
     include_prs: bool,
     settings: Any,
 ) -> list[str]:
-    from drafter.batch import read_sources_file
+    from drafter.batch.runner import read_sources_file
 
     collected = list(sources)
     for path in from_file:
@@ -128,7 +128,7 @@ class _Progress:
 
 
 def _reports(run: BatchRun, report: Path | None, junit: Path | None, summary: Path | None) -> None:
-    from drafter.reports import (
+    from drafter.batch.reports import (
         append_step_summary,
         github_annotations,
         json_report,
@@ -252,11 +252,11 @@ def batch(
     if "-" in [s.strip() for s in sources]:
         raise InputError("batch cannot read an issue from standard input", hint="save it to a file")
 
-    from drafter.batch import STATUSES, BatchOptions, dedupe, parse_shard, run_batch, select_shard
-    from drafter.outline import load_outline
+    from drafter.batch.runner import STATUSES, BatchOptions, dedupe, parse_shard, run_batch, select_shard
+    from drafter.model.openai import OFFLINE, build_handle, resolve_model
     from drafter.pipeline import DraftOptions, git_author
-    from drafter.providers import OFFLINE, build_handle, resolve_model
     from drafter.sources import SourceSettings, load_notes
+    from drafter.template.outline import load_outline
 
     shard_range = parse_shard(shard) if shard is not None else None
     choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
@@ -269,7 +269,7 @@ def batch(
             raise fail_usage(f"--poll-interval must be between 0 and 3600 seconds, got {poll_interval:g}")
     outline = load_outline(config.template)
     if max_cost is not None and not dry_run:
-        from drafter.pricing import price_of
+        from drafter.model.pricing import price_of
 
         if price_of(choice.spec, config.prices) is None:
             raise fail_usage(
@@ -283,7 +283,7 @@ def batch(
         notify=lambda message: emit(f"drafter: {message}", err=True),
     )
     refuse_terminal_stdin("", notes_file)
-    from drafter.writer import check_regular
+    from drafter.document.writer import check_regular
 
     for flag, target in (("--report", report), ("--junit", junit), ("--summary", summary)):
         if target is not None:  # refused now, not after every draft was paid for
@@ -326,7 +326,7 @@ def batch(
             on_item=progress,
         )
         if via is Via.openai_batch:
-            from drafter.openai_batch import StagedOptions, run_openai_batch
+            from drafter.batch.openai_batch import StagedOptions, run_openai_batch
 
             staged = StagedOptions(
                 poll_interval, on_event=lambda message: emit(f"drafter: {message}", err=True)
@@ -358,11 +358,11 @@ def batch(
 
 def _dry_run(wanted: list[str], outline: Any, model: str, settings: Any, notes: Any) -> None:
     """``batch --dry-run``: each issue's prompts, as ``from-issue --dry-run`` prints them; no model call."""
-    from drafter.cli.draft import DraftFormat, _print_dry_run
+    from drafter.cli.draft import DraftFormat, print_dry_run
     from drafter.sources import load_source
 
     for spec in wanted:
         ctx = load_source(spec, settings)
         emit(f"########## {spec}")
-        _print_dry_run(ctx.with_notes(notes) if notes else ctx, outline, model, DraftFormat.text)
+        print_dry_run(ctx.with_notes(notes) if notes else ctx, outline, model, DraftFormat.text)
     emit(f"drafter: dry run of {len(wanted)} issue(s); no model called, nothing written", err=True)

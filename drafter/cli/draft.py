@@ -30,8 +30,8 @@ from drafter.cli._common import (
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:
-    from drafter.context import IssueContext
-    from drafter.outline import Outline
+    from drafter.sources.context import IssueContext
+    from drafter.template.outline import Outline
 
 
 class DraftFormat(StrEnum):
@@ -86,8 +86,9 @@ def from_issue(
     is partial (a section's answer stayed unusable; `redraft --failed` finishes it); 2 when nothing was written (bad input, or the target was edited by a human); 3 when the
     model or network failed after retries.
     """
-    from drafter.locks import draft_lock_sync
-    from drafter.outline import load_outline
+    from drafter.document.locks import draft_lock_sync
+    from drafter.document.writer import check_regular, check_target
+    from drafter.model.openai import OFFLINE, build_handle, resolve_model
     from drafter.pipeline import (
         DraftOptions,
         draft,
@@ -97,8 +98,7 @@ def from_issue(
         target_path,
         write_result,
     )
-    from drafter.providers import OFFLINE, build_handle, resolve_model
-    from drafter.writer import check_regular, check_target
+    from drafter.template.outline import load_outline
 
     # --out -: the draft (with its marker) is the only thing on stdout; messages stay on stderr.
     to_stdout = out is not None and str(out) == "-"
@@ -130,7 +130,7 @@ def from_issue(
     outline = load_outline(settings.template)
     ctx = load_context(source, notes, notes_file, settings.max_context, settings.max_wait)
     if dry_run:
-        _print_dry_run(ctx, outline, choice.spec, fmt)
+        print_dry_run(ctx, outline, choice.spec, fmt)
         return
     if choice.defaulted and choice.provider == OFFLINE:
         emit(
@@ -250,15 +250,15 @@ def open_in_editor(command: list[str], path: Path) -> None:
         emit(f"drafter: editor {command[0]} exited with {done.returncode}", err=True)
 
 
-def _print_dry_run(
+def print_dry_run(
     ctx: IssueContext, outline: Outline, model: str, fmt: DraftFormat, chains: set[str] | None = None
 ) -> None:
     """Print what each chain (or only ``chains``) would send; shared by from-issue, batch and redraft."""
-    from drafter.chains import Drafter
-    from drafter.prompts import Prompts
+    from drafter.drafting.chains import Drafter
+    from drafter.template.prompts import Prompts
 
     # Every model but the offline drafter is reached through an OpenAI-compatible server, which
-    # is sent the JSON schema itself (see drafter.providers).
+    # is sent the JSON schema itself (see drafter.model.openai).
     plans = Drafter(outline, ctx, None, Prompts()).dry_run(native_schema=model != "offline")
     if chains is not None:
         plans = [p for p in plans if p["chain"] in chains]

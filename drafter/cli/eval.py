@@ -68,9 +68,9 @@ def eval_command(
     and time; with --judge, an LLM's scores per section. Exit 0 when done; 1 when --baseline and
     --fail-on-regression are given and a metric regressed; 2 on bad input; 3 when a model failed.
     """
-    from drafter.batch import read_sources_file
+    from drafter.batch.runner import read_sources_file
     from drafter.cli._common import load_context
-    from drafter.eval import (
+    from drafter.evaluation import (
         EvalCase,
         EvalSettings,
         compare,
@@ -82,8 +82,8 @@ def eval_command(
         save_run,
         unmatched_variants,
     )
-    from drafter.outline import load_outline
-    from drafter.providers import OFFLINE, ModelChoice, build_handle, resolve_model
+    from drafter.model.openai import OFFLINE, ModelChoice, build_handle, resolve_model
+    from drafter.template.outline import load_outline
 
     specs = list(sources or [])
     for path in from_file:

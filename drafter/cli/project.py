@@ -67,7 +67,7 @@ def init(
     Never overwrites a file; running it again changes nothing. The [tool.drafter] block is
     appended to pyproject.toml only when it has none (else, or with --toml, drafter.toml is written).
     """
-    from drafter.scaffold import init_project
+    from drafter.template.scaffold import init_project
 
     actions = init_project(root, toml=toml, workflow=workflow, pre_commit=pre_commit)
     for action in actions:

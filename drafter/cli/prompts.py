@@ -21,8 +21,8 @@ def list_prompts(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of a table."),
 ) -> None:
     """List the prompts: built-in, or overridden in .drafter/prompts/ (which wins), with versions."""
-    from drafter.prompts import Prompts
-    from drafter.scaffold import prompt_files
+    from drafter.template.prompts import Prompts
+    from drafter.template.scaffold import prompt_files
 
     prompts = Prompts()
     rows = [
@@ -40,7 +40,7 @@ def list_prompts(
 @prompts_app.command("show")
 def show_prompt(name: str = typer.Argument(..., help="Prompt name, e.g. problem.")) -> None:
     """Print the prompt file drafter will use for NAME (the override if there is one)."""
-    from drafter.prompts import Prompts
+    from drafter.template.prompts import Prompts
 
     prompts = Prompts()
     path = prompts.path(name)
@@ -56,7 +56,7 @@ def new_prompt(
     ),
 ) -> None:
     """Copy a prompt into .drafter/prompts/ to customise it; it then replaces the built-in one."""
-    from drafter.scaffold import new_prompt as create
+    from drafter.template.scaffold import new_prompt as create
 
     path = create(name, source)
     emit(str(path))

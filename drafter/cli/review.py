@@ -25,12 +25,12 @@ from drafter.cli._common import (
     load_context,
     resolved,
 )
-from drafter.cli.validate import _gh_escape
+from drafter.cli.validate import gh_escape
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:
-    from drafter.context import IssueContext
-    from drafter.outline import Outline
+    from drafter.sources.context import IssueContext
+    from drafter.template.outline import Outline
 
 
 class ReviewFormat(StrEnum):
@@ -57,15 +57,15 @@ SOURCE_OVERRIDE = typer.Option(
 
 def _read(path: Path) -> str:
     """A draft's text; a FIFO, device or folder is refused by ``stat`` before anything is opened."""
-    from drafter.documents import read_text_file
+    from drafter.template.documents import read_text_file
 
     return read_text_file(path, "draft")
 
 
 def _outline(text: str, template: str | None) -> Outline:
-    from drafter.outline import load_outline
-    from drafter.provenance import split_provenance
-    from drafter.validate import template_marker
+    from drafter.document.provenance import split_provenance
+    from drafter.template.outline import load_outline
+    from drafter.template.validate import template_marker
 
     if template:
         return load_outline(template)
@@ -74,8 +74,8 @@ def _outline(text: str, template: str | None) -> Outline:
     if not recorded:
         return load_outline(None)
     # Named by the document itself: only a template the project knows (see marker_template).
-    from drafter.documents import configured_template
-    from drafter.resources import marker_template
+    from drafter.template.documents import configured_template
+    from drafter.template.resources import marker_template
 
     return load_outline(marker_template(recorded, configured=configured_template()))
 
@@ -93,8 +93,8 @@ def _explicit_template(template: str | None) -> str | None:
 def _inputs(
     path: Path, text: str, source: str | None, max_context: int | None, max_wait: float | None
 ) -> IssueContext | None:
+    from drafter.document.provenance import read_draft
     from drafter.pipeline import recorded_source
-    from drafter.provenance import read_draft
 
     provenance = read_draft(text, path).provenance
     recorded = provenance.source_spec if provenance else ""
@@ -134,8 +134,8 @@ def review(
     sections, length budgets, references not in the inputs). Exit 0 when no finding reaches
     --fail-on, 1 when one does, 2 on bad input, 3 when the model failed.
     """
-    from drafter.providers import OFFLINE, build_handle, resolve_model
-    from drafter.review import format_markdown, format_text, review_text
+    from drafter.model.openai import OFFLINE, build_handle, resolve_model
+    from drafter.revise.review import format_markdown, format_text, review_text
 
     config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
     choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
@@ -155,16 +155,16 @@ def review(
     elif fmt is ReviewFormat.github:
         lines = []
         for report in reports:
-            file = _gh_escape(report.path, prop=True)
+            file = gh_escape(report.path, prop=True)
             for f in report.findings:
-                title = _gh_escape(f"drafter {f.rule}", prop=True)
+                title = gh_escape(f"drafter {f.rule}", prop=True)
                 lines.append(
                     f"::{f.severity} file={file},line={f.line},title={title}::"
-                    + _gh_escape(
+                    + gh_escape(
                         f"{f.section}: {f.message} Fix: {f.fix}" if f.section else f"{f.message} Fix: {f.fix}"
                     )
                 )
-            lines.extend(f"::notice file={file}::{_gh_escape(note)}" for note in report.notes)
+            lines.extend(f"::notice file={file}::{gh_escape(note)}" for note in report.notes)
         if lines:
             emit("\n".join(lines))
     else:
@@ -220,10 +220,10 @@ def redraft(
     a section whose answer is unusable again stays a TODO with exit 1. Exit 0 when the section
     was regenerated, merged or kept; 2 on bad input; 3 when the model failed.
     """
+    from drafter.model.openai import OFFLINE, build_handle, resolve_model
     from drafter.pipeline import recorded_source
-    from drafter.providers import OFFLINE, build_handle, resolve_model
-    from drafter.redraft import RedraftOptions
-    from drafter.redraft import redraft as run_redraft
+    from drafter.revise.redraft import RedraftOptions
+    from drafter.revise.redraft import redraft as run_redraft
 
     config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
     choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
@@ -240,7 +240,7 @@ def redraft(
     if (section is None) == (not failed):
         raise fail_usage("give one of --section NAME or --failed")
     if failed:
-        from drafter.redraft import failed_sections
+        from drafter.revise.redraft import failed_sections
 
         names = failed_sections(path)
         if not names:
@@ -263,14 +263,14 @@ def redraft(
         source=source,
         template=template,
     )
-    from drafter.locks import draft_lock_sync
+    from drafter.document.locks import draft_lock_sync
 
     waiting = f"drafter: {path.name}: waiting for another drafter run (pid {{}}) writing it"
     # The same lock as from-issue and batch: a batch repairing this draft finishes first.
     with draft_lock_sync(path, lambda pid: emit(waiting.format(pid or "?"), err=True)):
         if failed:
             from drafter.pipeline import run_sync
-            from drafter.redraft import redraft_sections
+            from drafter.revise.redraft import redraft_sections
 
             work = redraft_sections(path, names, options, load, lenient=True)
             run = run_sync(work, lambda: [options.handle])
@@ -300,10 +300,10 @@ def _redraft_dry_run(
     path: Path, sections: list[str], source: str | None, model: str, load: Callable[[str], IssueContext]
 ) -> None:
     """``redraft --dry-run``: the prompts of the chains that own SECTIONS, as from-issue prints them."""
-    from drafter.chains import plan
-    from drafter.cli.draft import DraftFormat, _print_dry_run
-    from drafter.provenance import read_draft
-    from drafter.redraft import find_section
+    from drafter.cli.draft import DraftFormat, print_dry_run
+    from drafter.document.provenance import read_draft
+    from drafter.drafting.chains import plan
+    from drafter.revise.redraft import find_section
 
     text = _read(path)
     outline = _outline(text, None)
@@ -315,7 +315,7 @@ def _redraft_dry_run(
             f"{path} records no SOURCE to draft from", hint="pass --source ISSUE (URL, OWNER/REPO#N or file)"
         )
     owners = {c.name for c in plan(outline) for target in targets if target in c.sections.values()}
-    _print_dry_run(load(spec), outline, model, DraftFormat.text, chains=owners)
+    print_dry_run(load(spec), outline, model, DraftFormat.text, chains=owners)
 
 
 @app.command()
@@ -332,7 +332,7 @@ def status(
     The issue is re-fetched from the SOURCE recorded in the draft. Exit 1 when any draft has
     drifted (for scheduled CI checks), 0 otherwise, 2 on bad input.
     """
-    from drafter.status import draft_status
+    from drafter.revise.status import draft_status
 
     template = _explicit_template(template)
     config = resolved(max_context=max_context, max_wait=max_wait)  # once, not once per draft

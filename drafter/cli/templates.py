@@ -21,8 +21,8 @@ def list_templates(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of a table."),
 ) -> None:
     """List built-in templates and team overrides (.drafter/templates/ wins over built-ins)."""
-    from drafter.outline import load_outline
-    from drafter.resources import builtin_dir, template_names
+    from drafter.template.outline import load_outline
+    from drafter.template.resources import builtin_dir, template_names
 
     builtin = builtin_dir("templates")
     rows: list[dict[str, str | int]] = []
@@ -46,7 +46,7 @@ def show_template(
     as_json: bool = typer.Option(False, "--json", help="Print the outline as JSON."),
 ) -> None:
     """Print the outline drafter derives from a template: sections, optional ones, tables, fences, chains."""
-    from drafter.outline import load_outline, outline_to_dict
+    from drafter.template.outline import load_outline, outline_to_dict
 
     outline = load_outline(name)
     data = outline_to_dict(outline)
@@ -91,7 +91,7 @@ def new_template(
     ),
 ) -> None:
     """Copy a template into .drafter/templates/ to customise it; refuses to overwrite."""
-    from drafter.scaffold import new_template as create
+    from drafter.template.scaffold import new_template as create
 
     path = create(name, source)
     emit(str(path))

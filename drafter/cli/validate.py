@@ -18,7 +18,7 @@ class Format(StrEnum):
     github = "github"
 
 
-def _gh_escape(value: str, *, prop: bool = False) -> str:
+def gh_escape(value: str, *, prop: bool = False) -> str:
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         value = value.replace(":", "%3A").replace(",", "%2C")
@@ -57,7 +57,7 @@ def validate(
     Exit 0 when all are valid, 1 when any has errors (or warnings with --strict), 2 when a file
     or the template cannot be read, or a draft's marker names a path or an unknown template.
     """
-    from drafter.documents import Unreadable, validate_paths
+    from drafter.template.documents import Unreadable, validate_paths
 
     results: list[dict[str, object]] = []
     lines: list[str] = []
@@ -68,7 +68,7 @@ def validate(
             results.append({"path": outcome.path, "valid": False, "error": outcome.message, "findings": []})
             if fmt is Format.github:
                 lines.append(
-                    f"::error file={_gh_escape(outcome.path, prop=True)}::{_gh_escape(outcome.message)}"
+                    f"::error file={gh_escape(outcome.path, prop=True)}::{gh_escape(outcome.message)}"
                 )
             else:
                 lines.append(f"{outcome.path}: error: {outcome.message}")
@@ -87,8 +87,8 @@ def validate(
             warnings += severity == "warning"
             if fmt is Format.github:
                 lines.append(
-                    f"::{severity} file={_gh_escape(path, prop=True)},line={finding.line},"
-                    f"title={_gh_escape('drafter ' + finding.rule, prop=True)}::{_gh_escape(finding.message)}"
+                    f"::{severity} file={gh_escape(path, prop=True)},line={finding.line},"
+                    f"title={gh_escape('drafter ' + finding.rule, prop=True)}::{gh_escape(finding.message)}"
                 )
             else:
                 lines.append(f"{path}:{finding.line}: {severity} [{finding.rule}] {finding.message}")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from drafter.errors import InputError
-from drafter.evaluation.metrics import METRICS, _round
+from drafter.evaluation.metrics import METRICS, rounded
 from drafter.evaluation.runs import EvalRun
 
 
@@ -37,9 +37,9 @@ class Delta:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["change"] = _round(self.change, 6)
-        data["baseline"] = _round(self.baseline, 6)
-        data["current"] = _round(self.current, 6)
+        data["change"] = rounded(self.change, 6)
+        data["baseline"] = rounded(self.baseline, 6)
+        data["current"] = rounded(self.current, 6)
         return data
 
 

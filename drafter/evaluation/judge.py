@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from drafter.context import IssueContext
+from drafter.document.provenance import split_provenance
 from drafter.evaluation.metrics import CRITERIA, section_words
 from drafter.evaluation.scores import JudgeSummary, Spread
-from drafter.outline import Outline, title_key
-from drafter.pricing import estimate_cost
-from drafter.prompts import Prompts
-from drafter.provenance import split_provenance
+from drafter.model.pricing import estimate_cost
+from drafter.sources.context import IssueContext
+from drafter.template.outline import Outline, title_key
+from drafter.template.prompts import Prompts
 
 if TYPE_CHECKING:
-    from drafter.chains import ModelHandle
+    from drafter.model.handle import ModelHandle
 
 JUDGE_PROMPT = "judge"
 
@@ -61,7 +61,7 @@ def judge_messages(
     """The messages the judge gets for one draft: the rubric, the inputs and the draft, as data."""
     from langchain_core.messages import HumanMessage
 
-    from drafter.evidence import as_data, inputs_block
+    from drafter.drafting.evidence import as_data, inputs_block
 
     body, _ = split_provenance(text)
     sections = [
@@ -90,7 +90,7 @@ async def judge_draft(
 ) -> JudgeSummary:
     """Ask the judge ``repeat`` times; an answer that does not parse is retried once, then counted as failed."""
 
-    from drafter.chains import Usage
+    from drafter.model.handle import Usage
 
     messages = judge_messages(ctx, outline, text, prompts)
     asked = {title_key(s["heading"]): s["heading"] for s in _headings(text, outline)}

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from drafter import mdparse
-from drafter.context import IssueContext
-from drafter.draft import drafted_sections
+from drafter.document.content import drafted_sections
+from drafter.drafting.grounding import FILE_PATH, ISSUE_REF, URL, identifiers
 from drafter.errors import InputError
-from drafter.grounding import FILE_PATH, ISSUE_REF, URL, identifiers
-from drafter.outline import Outline, Section, title_key
+from drafter.sources.context import IssueContext
+from drafter.template import mdparse
+from drafter.template.outline import Outline, Section, title_key
 
 CRITERIA = ("clarity", "completeness", "faithfulness")
 Direction = Literal["higher", "lower"]
@@ -157,8 +157,8 @@ def coverage(text: str, terms: Sequence[str]) -> tuple[float | None, list[str]]:
 
 
 # -- words per section ----------------------------------------------------------------------------
-_TODO = re.compile(r"\bTODO\b")
-_MARKER = re.compile(r"TODO\(drafter\): verify reference `([^`\n]+)`")
+TODO_WORD = re.compile(r"\bTODO\b")
+VERIFY_MARKER = re.compile(r"TODO\(drafter\): verify reference `([^`\n]+)`")
 
 
 def _words_of(tokens: Sequence[Any]) -> int:
@@ -172,12 +172,12 @@ def _words_of(tokens: Sequence[Any]) -> int:
             in_header = False
         elif tok.type == "inline" and not in_header:
             for line in mdparse.plain_text(tok).split("\n"):
-                if not _TODO.search(line):
+                if not TODO_WORD.search(line):
                     count += len(line.split())
     return count
 
 
-def _budget(section: Section, budgets: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
+def section_budget(section: Section, budgets: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
     return budgets.get(section.key) or budgets.get("*") or DEFAULT_BUDGETS["*"]
 
 
@@ -199,7 +199,7 @@ def section_words(text: str, outline: Outline) -> list[tuple[Section, str, int]]
 
 
 # -- rounding, for saved runs and summaries ----------------------------------------------------
-def _round(value: float | None, digits: int = 4) -> float | None:
+def rounded(value: float | None, digits: int = 4) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return round(value, digits)

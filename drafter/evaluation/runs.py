@@ -14,19 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drafter.context import IssueContext
 from drafter.errors import InputError
 from drafter.evaluation.judge import JUDGE_PROMPT, judge_draft
-from drafter.evaluation.metrics import CRITERIA, DEFAULT_BUDGETS, METRICS, _round
+from drafter.evaluation.metrics import CRITERIA, DEFAULT_BUDGETS, METRICS, rounded
 from drafter.evaluation.scores import DraftMetrics, measure
-from drafter.outline import Outline
-from drafter.prompts import Prompts
-from drafter.providers import OFFLINE, ModelChoice
+from drafter.model.openai import OFFLINE, ModelChoice
+from drafter.sources.context import IssueContext
+from drafter.template.outline import Outline
+from drafter.template.prompts import Prompts
 
 if TYPE_CHECKING:
-    from drafter.chains import ModelHandle
+    from drafter.model.handle import ModelHandle
 
-EVAL_SCHEMA = "drafter.eval/1"
+EVAL_SCHEMA = "drafter.evaluation/1"
 Events = Callable[[str], None]
 
 
@@ -122,9 +122,9 @@ class VariantRun:
             spreads = [s for s in spreads if s.n]
             if spreads:
                 out[criterion] = {
-                    "stdev": _round(statistics.fmean(s.stdev for s in spreads)),
-                    "min": _round(min(s.min for s in spreads)),
-                    "max": _round(max(s.max for s in spreads)),
+                    "stdev": rounded(statistics.fmean(s.stdev for s in spreads)),
+                    "min": rounded(min(s.min for s in spreads)),
+                    "max": rounded(max(s.max for s in spreads)),
                 }
         return out
 
@@ -141,7 +141,7 @@ class VariantRun:
             "model": self.model,
             "prompts_dir": self.prompts_dir,
             "prompt_versions": self.prompt_versions,
-            "summary": {k: _round(v, 6) for k, v in self.summary().items()},
+            "summary": {k: rounded(v, 6) for k, v in self.summary().items()},
             "findings_by_rule": self.findings_by_rule(),
             "judge_spread": self.judge_spread(),
             "drafts": [d.to_dict() for d in self.drafts],
@@ -228,7 +228,7 @@ def load_run(path: Path) -> EvalRun:
 
 
 def save_run(run: EvalRun, path: Path) -> None:
-    from drafter.writer import write_atomic
+    from drafter.document.writer import write_atomic
 
     write_atomic(path, json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
@@ -237,8 +237,8 @@ async def run_eval_async(
     cases: Sequence[EvalCase], variants: Sequence[Variant], outline: Outline, settings: EvalSettings
 ) -> EvalRun:
     """Draft every case with every variant (one draft at a time) and measure each draft."""
+    from drafter.document.writer import draft_filename, slugify
     from drafter.pipeline import PROMPT_NAMES, DraftOptions, draft_async, write_result
-    from drafter.writer import draft_filename, slugify
 
     if not cases:
         raise InputError("no issues to evaluate", hint="give SOURCES or --from-file")

@@ -14,23 +14,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from drafter.context import IssueContext
+from drafter.document.provenance import Provenance, split_provenance
+from drafter.drafting.grounding import input_text, invented, invented_identifiers
 from drafter.evaluation.metrics import (
-    _MARKER,
-    _TODO,
     DEFAULT_BUDGETS,
-    _budget,
-    _round,
+    TODO_WORD,
+    VERIFY_MARKER,
     coverage,
+    rounded,
     salient_terms,
+    section_budget,
     section_words,
 )
-from drafter.grounding import input_text, invented, invented_identifiers
-from drafter.outline import Outline
-from drafter.pricing import estimate_cost
-from drafter.provenance import Provenance, split_provenance
-from drafter.providers import OFFLINE
-from drafter.validate import validate_text
+from drafter.model.openai import OFFLINE
+from drafter.model.pricing import estimate_cost
+from drafter.sources.context import IssueContext
+from drafter.template.outline import Outline
+from drafter.template.validate import validate_text
 
 if TYPE_CHECKING:
     from drafter.pipeline import DraftResult
@@ -55,7 +55,7 @@ class Spread:
         return cls(statistics.fmean(values), min(values), max(values), stdev, len(values))
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _round(v) for k, v in asdict(self).items()}
+        return {k: rounded(v) for k, v in asdict(self).items()}
 
 
 @dataclass
@@ -168,9 +168,9 @@ class DraftMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "judge"}
-        data["coverage"] = _round(self.coverage)
-        data["cost"] = _round(self.cost, 6)
-        data["seconds"] = _round(self.seconds, 3)
+        data["coverage"] = rounded(self.coverage)
+        data["cost"] = rounded(self.cost, 6)
+        data["seconds"] = rounded(self.seconds, 3)
         data["judge"] = self.judge.to_dict() if self.judge else None
         return data
 
@@ -183,8 +183,8 @@ class DraftMetrics:
 
 def references_in(text: str, ctx: IssueContext) -> list[str]:
     """References the draft does not take from the inputs: caught ones (verify markers) and the rest."""
-    caught = [m.group(1).replace(": //", "://") for m in _MARKER.finditer(text)]
-    rest = invented(_MARKER.sub(" ", text), input_text(ctx))
+    caught = [m.group(1).replace(": //", "://") for m in VERIFY_MARKER.finditer(text)]
+    rest = invented(VERIFY_MARKER.sub(" ", text), input_text(ctx))
     return list(dict.fromkeys([*caught, *rest]))
 
 
@@ -208,17 +208,17 @@ def measure(
     by_rule: dict[str, int] = {}
     for finding in report.findings:
         by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
-    todos = sum(len(_TODO.findall(line)) for line in body.split("\n") if "drafter:" not in line)
+    todos = sum(len(TODO_WORD.findall(line)) for line in body.split("\n") if "drafter:" not in line)
     words: dict[str, int] = {}
     off: list[str] = []
     for section, _, count in section_words(body, outline):
         words[section.heading] = count
-        low, high = _budget(section, budgets)
+        low, high = section_budget(section, budgets)
         if count > high:
             off.append(f"{section.heading}: {count} > {high} words")
         elif count < low and section.required and not section.fences:
             off.append(f"{section.heading}: {count} < {low} words")
-    prose = _MARKER.sub(" ", body)
+    prose = VERIFY_MARKER.sub(" ", body)
     source_text = "\n".join([input_text(ctx), *ctx.labels])
     terms = salient_terms(ctx)
     share, missing = coverage(prose, terms)

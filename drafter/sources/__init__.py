@@ -7,7 +7,7 @@ Usage::
     ctx = ctx.with_notes(load_notes(["we must keep the v1 API"]))
     print(render_context_markdown(ctx))
 
-Everything downstream reads only :class:`~drafter.context.IssueContext`, so the trackers' quirks
+Everything downstream reads only :class:`~drafter.sources.context.IssueContext`, so the trackers' quirks
 stay in this package: URL parsing (``urls``), the guarded HTTP client (``http``), one adapter per
 tracker, local files (``local``), mentioned links (``links``) and the ``--max-context`` budget
 (``budget``). httpx2 is imported only when a tracker URL is fetched.
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
-from drafter.context import IssueContext
 from drafter.sources.budget import apply_budget
+from drafter.sources.context import IssueContext
 from drafter.sources.distill import distill
 from drafter.sources.links import find_links
 from drafter.sources.local import load_local, load_notes

@@ -4,7 +4,7 @@ What a design doc cannot do without is the problem statement (title and body), w
 maintainers said, the comments that carry a decision, and the last word of the thread. Those are
 kept first. The rest is filled in from both ends of the thread, so what goes is the middle of the
 discussion by participants, which matters least. An oversized body or comment is cut in its middle
-rather than dropped. Every run of dropped comments becomes a :class:`~drafter.context.Gap` at the
+rather than dropped. Every run of dropped comments becomes a :class:`~drafter.sources.context.Gap` at the
 place it was dropped, with how many comments and characters it held, so renderers print an
 explicit marker there instead of a silent hole.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from drafter.context import MAINTAINER, Comment, Gap, IssueContext
+from drafter.sources.context import MAINTAINER, Comment, Gap, IssueContext
 
 COMMENT_OVERHEAD = 80  # author, role, date and permalink a renderer adds per comment
 BODY_SHARE = 0.6  # at most this share of the budget goes to the body when there are comments

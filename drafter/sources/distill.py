@@ -23,10 +23,10 @@ import re
 from collections import Counter
 from dataclasses import replace
 
-from drafter import mdparse
-from drafter.context import FACT_KINDS, Comment, Fact, IssueContext
+from drafter.sources.context import FACT_KINDS, Comment, Fact, IssueContext
 from drafter.sources.facts import extract_facts
 from drafter.sources.roles import role_of
+from drafter.template import mdparse
 
 # Automation accounts that post as ordinary users on GitHub (no ``type: "Bot"``), on GitLab and
 # on Jira: CI, merge queues, stale/triage bots, coverage and deploy reporters, CLA checkers.

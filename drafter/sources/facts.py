@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from markdown_it.token import Token
 
-from drafter import mdparse
-from drafter.context import MAINTAINER, REPORTER, Fact, IssueContext
+from drafter.sources.context import MAINTAINER, REPORTER, Fact, IssueContext
 from drafter.sources.roles import author_role
+from drafter.template import mdparse
 
 # How many facts of each kind a context keeps: enough for a design doc, small beside the thread.
 # Decisions keep the latest ones (a later statement overrides an earlier one), the rest the first.

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import httpx2
 
-from drafter.context import Comment, IssueContext, was_edited
 from drafter.errors import SourceError
+from drafter.sources.context import Comment, IssueContext, was_edited
 from drafter.sources.http import Target, TrackerHttp, origin
 from drafter.sources.settings import SourceSettings
 from drafter.sources.urls import GitLabRef

@@ -27,7 +27,7 @@ import httpx2
 
 from drafter.errors import SourceError
 from drafter.sources.settings import SourceSettings
-from drafter.transport import plain_http_host
+from drafter.sources.transport import plain_http_host
 
 
 def user_agent() -> str:

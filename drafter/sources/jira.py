@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx2
 
-from drafter.context import Comment, IssueContext, was_edited
 from drafter.errors import SourceError
 from drafter.sources.adf import adf_to_markdown
+from drafter.sources.context import Comment, IssueContext, was_edited
 from drafter.sources.http import Target, TrackerHttp, origin
 from drafter.sources.settings import SourceSettings
 from drafter.sources.urls import JiraRef

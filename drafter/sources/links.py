@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from drafter.context import IssueContext
 from drafter.errors import SourceError
+from drafter.sources.context import IssueContext
 from drafter.sources.urls import GitHubRef, GitLabRef, JiraRef, parse_url
 
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+")

@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from drafter.context import CONTEXT_SCHEMA, READABLE_SCHEMAS, Comment, IssueContext, Note
 from drafter.errors import InputError, SourceError
 from drafter.sources import github
+from drafter.sources.context import CONTEXT_SCHEMA, READABLE_SCHEMAS, Comment, IssueContext, Note
 from drafter.sources.urls import SUPPORTED_FORMS, GitHubRef, parse_url
 
 MAX_FILE_BYTES = 32 * 1024 * 1024

@@ -8,8 +8,8 @@ what distilling dropped as noise, and the notes labelled as the team's own words
 
 from __future__ import annotations
 
-from drafter.context import FACT_KINDS, Comment, Fact, IssueContext
 from drafter.sources.budget import gap_note
+from drafter.sources.context import FACT_KINDS, Comment, Fact, IssueContext
 from drafter.sources.distill import noise_text
 from drafter.sources.roles import author_role, role_label
 

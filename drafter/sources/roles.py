@@ -8,7 +8,7 @@ what there is into one of three roles that the prompts, the facts and ``drafter 
 
 from __future__ import annotations
 
-from drafter.context import MAINTAINER, PARTICIPANT, REPORTER, Comment, IssueContext
+from drafter.sources.context import MAINTAINER, PARTICIPANT, REPORTER, Comment, IssueContext
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from drafter.context import Comment, Fact, Gap, IssueContext
 from drafter.sources import apply_budget, load_source, render_context_markdown
 from drafter.sources.budget import gap_note
+from drafter.sources.context import Comment, Fact, Gap, IssueContext
 
 from .conftest import make_settings
 

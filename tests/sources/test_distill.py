@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from drafter.context import Comment, IssueContext
 from drafter.sources import distill, load_source
+from drafter.sources.context import Comment, IssueContext
 from drafter.sources.distill import BOTS, NOISE, TEMPLATE, TOOLS, is_bot, strip_html_comments
 from drafter.sources.github import comment_from, to_context
 from drafter.sources.local import from_json
@@ -201,7 +201,7 @@ def test_html_comments_in_inline_code_stay() -> None:
 
 
 def test_a_saved_trimmed_context_keeps_the_facts_of_the_comments_it_left_out() -> None:
-    from drafter.context import Gap
+    from drafter.sources.context import Gap
 
     comments = (
         _c("1", "u1", "It breaks on 2.1."),

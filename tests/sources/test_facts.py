@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from drafter.context import Comment, Fact, IssueContext
 from drafter.sources import distill, load_source
+from drafter.sources.context import Comment, Fact, IssueContext
 from drafter.sources.facts import LIMITS, fold_traces
 
 from .conftest import make_settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drafter.context import IssueContext
+from drafter.sources.context import IssueContext
 from drafter.sources.links import find_links
 
 GH = IssueContext(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from drafter.context import IssueContext
 from drafter.errors import InputError, SourceError
 from drafter.sources import load_notes, load_source
+from drafter.sources.context import IssueContext
 from drafter.sources.distill import TEMPLATE, strip_html_comments
 
 from .conftest import make_settings

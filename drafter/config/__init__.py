@@ -1,0 +1,300 @@
+"""Configuration resolved in one place: flag > environment > config file > default.
+
+Usage::
+
+    settings = resolve_settings({"model": None, "out_dir": None}, os.environ, Path.cwd())
+    settings.model, settings.origin("model")      # ("gpt-4o-mini", "env DRAFTER_MODEL")
+
+The config file is the nearest ``pyproject.toml`` with a ``[tool.drafter]`` table and/or
+``drafter.toml`` (top-level keys), searched from the working directory upward; the search stops at
+the filesystem root or at the directory holding ``.git``. When one directory has both, the
+``pyproject.toml`` values win over ``drafter.toml``. Secrets never come from a file: API keys and
+tracker tokens are read from the environment only and shown masked. Nothing here runs at import
+time; the CLI calls :func:`resolve_settings` once per command and passes the frozen result down.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drafter.config.redaction import TOKEN_VARIABLES
+from drafter.errors import ConfigError
+
+CONFIG_FILE = "drafter.toml"
+PYPROJECT = "pyproject.toml"
+DEFAULT_OUT_DIR = "docs/design"
+
+# key -> (environment variable or None, kind, default)
+_KEYS: dict[str, tuple[str | None, str, Any]] = {
+    "model": ("DRAFTER_MODEL", "str", None),
+    "template": ("DRAFTER_TEMPLATE", "str", None),
+    "out_dir": ("DRAFTER_OUT_DIR", "str", DEFAULT_OUT_DIR),
+    "base_url": ("OPENAI_BASE_URL", "url", None),
+    "author": ("DRAFTER_AUTHOR", "str", None),
+    "concurrency": ("DRAFTER_CONCURRENCY", "int>=1", 4),
+    "max_context": ("DRAFTER_MAX_CONTEXT", "int>=2000", 60_000),
+    "max_wait": ("DRAFTER_MAX_WAIT", "float>=0", 60.0),
+    "max_tokens": ("DRAFTER_MAX_TOKENS", "int>=1", None),
+    "timeout": ("DRAFTER_TIMEOUT", "int>=1", None),
+    "max_retries": ("DRAFTER_MAX_RETRIES", "int>=0", None),
+    "prices": (None, "prices", None),
+}
+# Shown masked by `drafter config`, redacted from traces; read from the environment only.
+SECRET_VARS = TOKEN_VARIABLES
+# Settings the model provider reads (drafter.model.openai.resolve_model) under these names.
+_PROVIDER_ENV = {
+    "model": "DRAFTER_MODEL",
+    "base_url": "OPENAI_BASE_URL",
+    "max_tokens": "DRAFTER_MAX_TOKENS",
+    "timeout": "DRAFTER_TIMEOUT",
+    "max_retries": "DRAFTER_MAX_RETRIES",
+}
+
+
+def mask(value: str) -> str:
+    """A secret as ``sk-…abcd`` (long values) or ``***``; never more than 7 characters of it."""
+    if len(value) < 16:
+        return "***"
+    return f"{value[:3]}…{value[-4:]}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings of one run, and where each value came from.
+
+    ``origins`` maps each key to ``flag``, ``env NAME``, ``<path> [tool.drafter]``, ``<path>`` or
+    ``default``. ``secrets`` maps each configured secret variable to its masked value.
+    """
+
+    model: str | None = None
+    template: str | None = None
+    out_dir: Path = Path(DEFAULT_OUT_DIR)
+    base_url: str | None = None
+    author: str | None = None
+    concurrency: int = 4
+    max_context: int = 60_000
+    max_wait: float = 60.0
+    max_tokens: int | None = None
+    timeout: int | None = None
+    max_retries: int | None = None
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    origins: Mapping[str, str] = field(default_factory=dict)
+    config_files: tuple[Path, ...] = ()
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def origin(self, key: str) -> str:
+        """Where ``key``'s value came from."""
+        return self.origins.get(key, "default")
+
+    def secret_values(self) -> list[str]:
+        """The exact values of the configured secrets (for redaction only; never print them)."""
+        return [self.env[name] for name in self.secrets if self.env.get(name)]
+
+    def model_env(self) -> dict[str, str]:
+        """The environment the model provider should see: the real one plus file-configured values."""
+        env = dict(self.env)
+        for key, name in _PROVIDER_ENV.items():
+            value = getattr(self, key)
+            if value is not None and self.origin(key) != "default":
+                env[name] = str(value)
+            elif self.origin(key) == "default":
+                env.pop(name, None)
+        return env
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every key with its value and origin; secrets masked (``drafter config --format json``)."""
+        values: dict[str, Any] = {}
+        for key in _KEYS:
+            value = getattr(self, key)
+            if isinstance(value, Path):
+                value = str(value)
+            elif key == "prices":
+                value = {name: list(price) for name, price in value.items()}
+            values[key] = {"value": value, "origin": self.origin(key)}
+        return {
+            "config_files": [str(p) for p in self.config_files],
+            "settings": values,
+            "secrets": {name: self.secrets.get(name) for name in SECRET_VARS},
+        }
+
+
+def find_config(start: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The nearest config tables, highest precedence first: ``pyproject.toml`` then ``drafter.toml``.
+
+    Searches ``start`` and its parents; stops at the filesystem root or the directory with ``.git``.
+    """
+    folder = start.resolve()
+    while True:
+        found: list[tuple[Path, dict[str, Any]]] = []
+        pyproject = folder / PYPROJECT
+        if pyproject.is_file():
+            tool = _load(pyproject).get("tool", {})
+            table = tool.get("drafter") if isinstance(tool, dict) else None
+            if table is not None:
+                if not isinstance(table, dict):
+                    raise ConfigError(f"{pyproject}: [tool.drafter] must be a table")
+                found.append((pyproject, table))
+        own = folder / CONFIG_FILE
+        if own.is_file():
+            data = _load(own)
+            # A drafter.toml may also spell the table [tool.drafter]; both shapes are accepted.
+            tool = data.get("tool")
+            if set(data) == {"tool"} and isinstance(tool, dict) and isinstance(tool.get("drafter"), dict):
+                data = tool["drafter"]
+            found.append((own, data))
+        if found or (folder / ".git").exists() or folder.parent == folder:
+            return found
+        folder = folder.parent
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the file or remove it") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start})", hint="re-save it as UTF-8 TOML"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def flag(text: str) -> bool:
+    """A yes/no setting read from the environment, parsed one way everywhere: ``1``, ``true``,
+    ``yes``, ``on`` are on; empty, ``0``, ``false``, ``no``, ``off`` (any case) are off; anything
+    else is off too (a typo must not turn on debugging output)."""
+    return text.strip().lower() in TRUE
+
+
+def _where(path: Path) -> str:
+    return f"{path} [tool.drafter]" if path.name == PYPROJECT else str(path)
+
+
+def _check(key: str, value: Any, kind: str, where: str) -> Any:
+    """Validate one file value (already typed by TOML); raise ConfigError naming file and key."""
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: '{key}' must be {expected}, got {value!r}", hint="fix the config file")
+
+    if kind in ("str", "url"):
+        if not isinstance(value, str) or not value.strip():
+            raise bad("a non-empty string")
+        if kind == "url" and not value.startswith(("http://", "https://")):
+            raise bad("an http(s) URL")
+        return value.strip()
+    if kind.startswith("int"):
+        low = int(kind.split(">=")[1])
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise bad(f"a whole number >= {low}")
+        return value
+    if kind.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise bad("a finite number >= 0")
+        return float(value)
+    if kind == "prices":
+        if not isinstance(value, dict):
+            raise bad(
+                'a table of MODEL = [input, output] USD per 1M tokens, such as "gpt-4o-mini" = [0.15, 0.6]'
+            )
+        prices: dict[str, tuple[float, float]] = {}
+        for name, pair in value.items():
+            ok = (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(isinstance(p, int | float) and not isinstance(p, bool) and p >= 0 for p in pair)
+            )
+            if not ok:
+                raise ConfigError(
+                    f"{where}: prices.{name} must be [input, output] USD per 1M tokens, got {pair!r}",
+                    hint="for example [0.15, 0.6]",
+                )
+            prices[str(name).lower()] = (float(pair[0]), float(pair[1]))
+        return prices
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _parse_env(key: str, name: str, text: str, kind: str) -> Any:
+    text = text.strip()
+    if kind in ("str", "url"):
+        if kind == "url" and not text.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must be an http(s) URL, got {text!r}", hint=f"fix or unset {name}")
+        return text
+    low = float(kind.split(">=")[1])
+    try:
+        number = int(text) if kind.startswith("int") else float(text)
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number) or number < low:
+        what = "a whole number" if kind.startswith("int") else "a number"
+        raise ConfigError(f"{name} must be {what} >= {low:g}, got {text!r}", hint=f"fix or unset {name}")
+    return number
+
+
+def resolve_settings(
+    flags: Mapping[str, Any] | None, env: Mapping[str, str], cwd: Path | None = None
+) -> Settings:
+    """Resolve every setting: ``flags`` (``None`` = not given) > ``env`` > config file > default.
+
+    Raises :class:`ConfigError` for a config file that is not valid TOML, has an unknown key or a
+    value of the wrong type, and for an environment variable that does not parse.
+    """
+    flags = flags or {}
+    tables = find_config(cwd or Path.cwd())
+    from_files: dict[str, tuple[Any, str]] = {}
+    for path, table in reversed(tables):  # lowest precedence first, so later ones overwrite
+        where = _where(path)
+        for key, value in table.items():
+            if key not in _KEYS:
+                secret = any(word in key.lower() for word in ("key", "token", "secret", "password"))
+                hint = (
+                    "secrets are read from the environment only (OPENAI_API_KEY, GITHUB_TOKEN, ...)"
+                    if secret
+                    else f"known keys: {', '.join(_KEYS)}"
+                )
+                raise ConfigError(f"{where}: unknown key '{key}'", hint=hint)
+            from_files[key] = (_check(key, value, _KEYS[key][1], where), where)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for key, (var, kind, default) in _KEYS.items():
+        flag = flags.get(key)
+        if flag is not None:
+            values[key], origins[key] = flag, "flag"
+        elif var is not None and env.get(var, "").strip():
+            values[key], origins[key] = _parse_env(key, var, env[var], kind), f"env {var}"
+        elif key in from_files:
+            values[key], origins[key] = from_files[key]
+        else:
+            values[key], origins[key] = default, "default"
+    if values["prices"] is None:
+        values["prices"] = {}
+    secrets = {name: mask(env[name].strip()) for name in SECRET_VARS if env.get(name, "").strip()}
+    return Settings(
+        model=values["model"],
+        template=values["template"],
+        out_dir=Path(values["out_dir"]),
+        base_url=values["base_url"],
+        author=values["author"],
+        concurrency=int(values["concurrency"]),
+        max_context=int(values["max_context"]),
+        max_wait=float(values["max_wait"]),
+        max_tokens=values["max_tokens"],
+        timeout=values["timeout"],
+        max_retries=values["max_retries"],
+        prices=values["prices"],
+        origins=origins,
+        config_files=tuple(path for path, _ in tables),
+        secrets=secrets,
+        env=dict(env),
+    )

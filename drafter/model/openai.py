@@ -1,0 +1,480 @@
+"""Model providers: the only module that imports ``openai``.
+
+``--model`` (or ``DRAFTER_MODEL``) names the model:
+
+* ``offline`` — the deterministic drafter, no network (the default when nothing is configured);
+* ``openai:NAME`` or a bare ``NAME`` such as ``gpt-4o-mini`` — OpenAI, or any OpenAI-compatible
+  server (Ollama, vLLM, llama.cpp, a gateway) when ``OPENAI_BASE_URL``/``--base-url`` is set.
+
+Structured output uses OpenAI's strict ``json_schema`` response format and falls back to JSON
+mode, then to function calling, on servers that reject it (llama-cpp-python, older vLLM). The SDK retries
+429/5xx with backoff and honours ``Retry-After``; its errors become one-line
+:class:`~drafter.errors.ProviderError` messages that never contain the key.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from pydantic import BaseModel as PydanticModel
+
+    from drafter.model.handle import ModelHandle, Reply
+
+from drafter.config.redaction import userinfo
+from drafter.errors import ConfigError, DrafterError, ProviderError
+from drafter.sources.transport import plain_http_host
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+OFFLINE = "offline"
+_FORMS = "use 'offline', 'openai:MODEL' or an OpenAI model name such as gpt-4o-mini"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The resolved model: provider, model name, endpoint and whether it was chosen by default."""
+
+    provider: str
+    name: str
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    defaulted: bool = False
+    timeout: float = 120.0
+    max_retries: int = 3
+    max_tokens: int | None = None
+
+    @property
+    def spec(self) -> str:
+        return OFFLINE if self.provider == OFFLINE else f"{self.provider}:{self.name}"
+
+
+def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | None = None) -> ModelChoice:
+    """Resolve ``--model`` against the environment; no network.
+
+    With no spec and no ``DRAFTER_MODEL``: ``openai:gpt-4o-mini`` when ``OPENAI_API_KEY`` is set,
+    else ``offline`` (flagged ``defaulted`` so the CLI can say so).
+    """
+    base = base_url or env.get("OPENAI_BASE_URL") or None
+    max_tokens = _positive_int(env.get("DRAFTER_MAX_TOKENS"), "DRAFTER_MAX_TOKENS")
+    retries = env.get("DRAFTER_MAX_RETRIES", "3")
+    if not retries.isdigit():
+        raise ConfigError(f"DRAFTER_MAX_RETRIES must be a whole number, got {retries!r}")
+    max_retries = int(retries)
+    timeout = float(_positive_int(env.get("DRAFTER_TIMEOUT"), "DRAFTER_TIMEOUT") or 120)
+    key = env.get("OPENAI_API_KEY") or None
+    if base:
+        _check_base_url(base, key)
+    spec = (spec or env.get("DRAFTER_MODEL") or "").strip()
+    if not spec:
+        if key:
+            return ModelChoice(
+                "openai",
+                DEFAULT_OPENAI_MODEL,
+                base,
+                key,
+                defaulted=True,
+                timeout=timeout,
+                max_retries=max_retries,
+                max_tokens=max_tokens,
+            )
+        return ModelChoice(OFFLINE, OFFLINE, defaulted=True)
+    if spec == OFFLINE:
+        return ModelChoice(OFFLINE, OFFLINE)
+    provider, sep, name = spec.partition(":")
+    if not sep:
+        provider, name = "openai", spec
+    if provider != "openai":
+        raise ConfigError(f"unknown model provider '{provider}' in --model {spec}", hint=_FORMS)
+    if not name or any(ch.isspace() for ch in name) or len(name) > 200:
+        raise ConfigError(f"invalid model name in --model {spec!r}", hint=_FORMS)
+    if not key and not base:
+        raise ConfigError(
+            f"model {spec} needs an API key",
+            hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server, or use --model offline",
+        )
+    # Local servers (llama.cpp, Ollama) ignore the key but the SDK requires one.
+    return ModelChoice("openai", name, base, key or "not-needed", False, timeout, max_retries, max_tokens)
+
+
+def _check_base_url(base: str, key: str | None) -> None:
+    """An http(s) URL, and plain http only to this machine when a credential would go with it."""
+    if not base.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            "OPENAI_BASE_URL / --base-url must be an http(s) URL", hint="for example https://host/v1"
+        )
+    host = plain_http_host(base)
+    if host and (key or userinfo(base)):
+        what = "OPENAI_API_KEY" if key else "the credentials in OPENAI_BASE_URL"
+        raise ConfigError(
+            f"refusing to send {what} to {host} over plain http",
+            hint="use an https:// URL (plain http is for servers on localhost), or unset OPENAI_API_KEY "
+            "for a server that needs no key",
+        )
+
+
+def _positive_int(value: str | None, name: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigError(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+# The name of the message that spells out the answer's JSON shape in words (chains.Drafter).
+ANSWER_SHAPE = "answer_shape"
+Method = Literal["json_schema", "json_mode", "function_calling"]
+METHODS: tuple[Method, ...] = ("json_schema", "json_mode", "function_calling")
+TEMPERATURE = 0.2
+
+
+@functools.lru_cache(maxsize=64)
+def strict_schema(schema: type[PydanticModel]) -> dict[str, Any]:
+    """``schema``'s JSON schema in the form OpenAI's strict structured output accepts, compactly.
+
+    Strict mode guarantees an answer that fits, but only for schemas where every object closes
+    ``additionalProperties`` and requires all of its properties. The schema is sent (and billed)
+    with every call, so it is also made small: every ``$ref`` is inlined (drafter's answer models
+    are a fixed-depth tree, so nothing is defined twice) and pydantic's ``title`` on every node
+    is dropped. Cached: a batch sends the same few schemas hundreds of times.
+    """
+    document = schema.model_json_schema()
+    definitions: dict[str, Any] = document.pop("$defs", {})
+
+    def fix(node: Any, depth: int = 0) -> Any:
+        if depth > 32:
+            raise ConfigError(f"the answer schema {schema.__name__} is recursive")
+        if isinstance(node, list):
+            return [fix(item, depth + 1) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = definitions[ref.removeprefix("#/$defs/")]
+            node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        out = {
+            key: fix(value, depth + 1)
+            for key, value in node.items()
+            if not (key == "title" and isinstance(value, str))
+        }
+        if out.get("type") == "object" and "properties" in out:
+            out["additionalProperties"] = False
+            out["required"] = list(out["properties"])
+        return out
+
+    fixed: dict[str, Any] = fix(document)
+    return fixed
+
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+def request_body(
+    choice: ModelChoice,
+    messages: Sequence[BaseMessage],
+    schema: type[PydanticModel],
+    method: Method = "json_schema",
+) -> dict[str, Any]:
+    """The chat-completions request body of one structured question.
+
+    ``json_schema`` is native strict structured output; ``json_mode`` (for servers without it)
+    only asks for a JSON object, which the prompt's answer shape describes; ``function_calling``
+    forces one tool call whose parameters are the schema. Used for live calls and for the lines
+    of an OpenAI Batch API input file, so both send the same request.
+    """
+    body: dict[str, Any] = {
+        "model": choice.name,
+        "messages": [
+            {"role": _ROLES.get(message.type, "user"), "content": str(message.content)}
+            for message in messages_for(messages, method)
+        ],
+    }
+    if fixed_temperature(choice.name) is None:
+        body["temperature"] = TEMPERATURE
+    name = schema.__name__
+    if method == "json_schema":
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": strict_schema(schema), "strict": True},
+        }
+    elif method == "json_mode":
+        body["response_format"] = {"type": "json_object"}
+    else:
+        body["tools"] = [
+            {"type": "function", "function": {"name": name, "parameters": strict_schema(schema)}}
+        ]
+        body["tool_choice"] = {"type": "function", "function": {"name": name}}
+    if choice.max_tokens:
+        body["max_completion_tokens"] = choice.max_tokens
+        if choice.base_url and "api.openai.com" not in choice.base_url:
+            # llama.cpp, Ollama and older vLLM only honour the classic field.
+            body["max_tokens"] = choice.max_tokens
+    return body
+
+
+def fixed_temperature(model: str) -> float | None:
+    """The only temperature ``model`` accepts, or ``None`` when it takes any.
+
+    OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 except its ``-chat`` variants) answer 400
+    to any temperature but their default, so drafter leaves the field out for them.
+    """
+    name = model.rsplit("/", 1)[-1].lower()
+    reasoning = name.startswith(("o1", "o3", "o4")) or (name.startswith("gpt-5") and "chat" not in name)
+    return 1.0 if reasoning else None
+
+
+def messages_for(messages: Sequence[BaseMessage], method: Method) -> list[BaseMessage]:
+    """``messages`` without the answer-shape message when the schema itself is sent.
+
+    Native structured output and tool calls carry the schema in the request (and the model is
+    billed for it there), so repeating its shape in the prompt only pays for it twice. JSON mode
+    sends no schema: the model learns the keys from that message.
+    """
+    if method == "json_mode":
+        return list(messages)
+    return [message for message in messages if getattr(message, "name", None) != ANSWER_SHAPE]
+
+
+def answer_of(completion: Mapping[str, Any], schema: type[PydanticModel]) -> Reply:
+    """The :class:`Reply` in one chat completion (a live response or a Batch API output line).
+
+    An answer that is cut off (``finish_reason`` ``length``), filtered, refused, or does not fit
+    the schema is a bad answer, not a failed call: the chain re-asks once with the error, then
+    falls back to TODO markers.
+    """
+    from drafter.model.handle import Reply, Usage, reply_from_text
+
+    counted = completion.get("usage") or {}
+    usage = Usage(
+        prompt_tokens=int(counted.get("prompt_tokens") or 0),
+        completion_tokens=int(counted.get("completion_tokens") or 0),
+        calls=1,
+    )
+    choices = completion.get("choices") or [{}]
+    message = choices[0].get("message") or {}
+    text = message.get("content") or ""
+    calls = message.get("tool_calls") or []
+    if calls:  # a forced tool call is the answer, whatever text a server sends along with it
+        text = (calls[0].get("function") or {}).get("arguments") or text
+    reason = choices[0].get("finish_reason")
+    if reason in ("length", "content_filter"):
+        error = f"the answer was cut off (finish_reason: {reason}); give a shorter answer"
+        return Reply(None, text, error, usage)
+    if message.get("refusal"):
+        return Reply(
+            None, text, "the model refused: " + " ".join(str(message["refusal"]).split())[:300], usage
+        )
+    if not text.strip():
+        return Reply(None, text, "the answer was empty or not a JSON object", usage)
+    return reply_from_text(text, schema, usage)
+
+
+def build_handle(choice: ModelChoice) -> ModelHandle:
+    """A :class:`~drafter.model.handle.ModelHandle` that calls an OpenAI-compatible server (lazy imports)."""
+    import json
+
+    import openai
+
+    from drafter.config.redaction import redact
+    from drafter.model.handle import LoopLocal, ModelHandle
+
+    # Errors with which servers reject a response_format they do not support: 400 or 422, or a
+    # 500 that names the field (llama-cpp-python's validation error). The next method is tried,
+    # and remembered. Any other 500 is the server failing, not refusing the format.
+    format_rejections = (openai.BadRequestError, openai.UnprocessableEntityError, openai.InternalServerError)
+
+    def refuses_format(exc: openai.APIStatusError) -> bool:
+        if not isinstance(exc, openai.InternalServerError):
+            return True
+        text = f"{exc.message} {exc.body}".lower()
+        return any(word in text for word in ("response_format", "json_schema", "tool_choice", "tools"))
+
+    class OpenAIHandle(ModelHandle):
+        """Native structured output through the SDK, falling back to JSON mode, then tool calls.
+
+        The SDK is called directly rather than through langchain's chat model: a batch makes
+        hundreds of calls on one event loop, and langchain's runnable and callback machinery cost
+        about three times the SDK's own CPU per call, which delayed every call queued behind it.
+        """
+
+        def __init__(self) -> None:
+            super().__init__(None, choice.spec)
+            self.method_index = 0
+            # One client, so one connection pool, per event loop.
+            self._clients = LoopLocal(
+                lambda: openai.AsyncOpenAI(
+                    api_key=choice.api_key or "not-needed",
+                    base_url=choice.base_url,
+                    timeout=choice.timeout,
+                    max_retries=choice.max_retries,
+                )
+            )
+
+        async def complete(self, messages: Sequence[BaseMessage], schema: type[PydanticModel]) -> Reply:
+            while True:
+                tried = self.method_index
+                method = METHODS[tried]
+                try:
+                    # The SDK's generic POST (its documented way to call any endpoint) keeps its
+                    # retries, timeouts and error types but skips re-validating the request body
+                    # against the SDK's typed parameters, about 2 ms of CPU per call for a body
+                    # that request_body already built right.
+                    answer: object = await self._clients.get().post(
+                        "/chat/completions",
+                        body=request_body(choice, messages, schema, method),
+                        cast_to=object,
+                    )
+                except format_rejections as exc:
+                    if tried + 1 >= len(METHODS) or not refuses_format(exc):
+                        raise
+                    # Concurrent calls may be rejected together: each moves past the method it
+                    # tried, never past one another call has not tried yet.
+                    self.method_index = max(self.method_index, tried + 1)
+                    continue
+                except json.JSONDecodeError:  # a JSON content type with a body that does not parse
+                    raise BadResponse("answered with something that is not JSON") from None
+                return answer_of(_completion(answer), schema)
+
+        async def aclose(self) -> None:
+            client = self._clients.take()
+            if client is not None:
+                await client.close()
+
+        def sent_messages(self, messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
+            return messages_for(messages, METHODS[self.method_index])
+
+        def translate(self, exc: Exception) -> DrafterError:
+            where = f" at {choice.base_url}" if choice.base_url else ""
+            if isinstance(exc, openai.AuthenticationError):
+                return ProviderError(
+                    f"the model server{where} rejected the API key (401)",
+                    hint="check OPENAI_API_KEY",
+                )
+            if isinstance(exc, openai.NotFoundError):
+                return ProviderError(
+                    f"model '{choice.name}' not found{where}", hint="check --model / DRAFTER_MODEL"
+                )
+            if isinstance(exc, openai.RateLimitError):
+                return ProviderError(
+                    f"rate limited by the model server{where} after retries (429)",
+                    hint="wait and retry, or lower --concurrency",
+                )
+            if isinstance(exc, openai.APITimeoutError):
+                return ProviderError(f"the model server{where} timed out after retries", hint="retry later")
+            if isinstance(exc, openai.APIConnectionError):
+                return ProviderError(
+                    f"cannot connect to the model server{where}",
+                    hint="check OPENAI_BASE_URL and your network, or use --model offline",
+                )
+            if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
+                # Not retried: the request itself was refused; the server's reason is the fix.
+                said = exc.body.get("message") if isinstance(exc.body, dict) else None
+                detail = redact(" ".join(str(said or exc.message).split()), [choice.api_key or ""])[:200]
+                return ProviderError(
+                    f"the model server{where} refused the request (HTTP {exc.status_code}): {detail}",
+                    hint="check --model and DRAFTER_MAX_TOKENS against what the server supports",
+                )
+            if isinstance(exc, openai.APIStatusError):
+                return ProviderError(
+                    f"the model server{where} answered HTTP {exc.status_code} after retries",
+                    hint="retry later or check the server's logs",
+                )
+            if isinstance(exc, BadResponse):
+                return ProviderError(f"the model server{where} {exc}", hint="check OPENAI_BASE_URL")
+            return super().translate(exc)
+
+    return OpenAIHandle()
+
+
+class BadResponse(Exception):
+    """A response that is not a chat completion at all (not JSON, an error object, no choices)."""
+
+
+def _completion(answer: object) -> dict[str, Any]:
+    """``answer`` if it is a chat completion; a gateway's error page or error object raises."""
+    if isinstance(answer, str):  # the SDK hands back the text of a response that is not JSON
+        raise BadResponse("answered with something that is not JSON")
+    if not isinstance(answer, dict):
+        raise BadResponse("answered with JSON that is not a chat completion")
+    error = answer.get("error")
+    if error:
+        detail = error.get("message") if isinstance(error, dict) else error
+        raise BadResponse(f"answered with an error: {' '.join(str(detail).split())[:200]}")
+    choices = answer.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise BadResponse("answered with a chat completion that has no choices")
+    return answer
+
+
+# -- OpenAI Batch API (``drafter batch --via openai-batch``) ---------------------------------------
+BATCH_ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+_T = TypeVar("_T")
+
+
+class OpenAIBatches:
+    """The Files and Batches calls of ``--via openai-batch``; SDK errors become one-line errors."""
+
+    def __init__(self, choice: ModelChoice) -> None:
+        import openai
+
+        self.where = f" at {choice.base_url}" if choice.base_url else ""
+        self.client = openai.OpenAI(
+            api_key=choice.api_key or "not-needed",
+            base_url=choice.base_url,
+            timeout=choice.timeout,
+            max_retries=choice.max_retries,
+        )
+
+    def upload(self, name: str, data: bytes) -> str:
+        """Upload a JSONL input file (purpose ``batch``); returns its file id."""
+        return self._call(
+            "uploading the requests",
+            lambda: self.client.files.create(file=(name, data, "application/jsonl"), purpose="batch").id,
+        )
+
+    def create(self, file_id: str, metadata: dict[str, str]) -> dict[str, Any]:
+        """Create a chat-completions batch over an uploaded file, within the 24 h window."""
+        return self._call(
+            "creating the batch",
+            lambda: self.client.batches.create(
+                input_file_id=file_id, endpoint=BATCH_ENDPOINT, completion_window="24h", metadata=metadata
+            ).model_dump(),
+        )
+
+    def retrieve(self, batch_id: str) -> dict[str, Any]:
+        """The batch object: ``status``, ``request_counts``, ``output_file_id``, ``errors``, ..."""
+        return self._call(
+            f"checking batch {batch_id}", lambda: self.client.batches.retrieve(batch_id).model_dump()
+        )
+
+    def content(self, file_id: str) -> str:
+        """The text of an output or error file."""
+        return self._call(f"downloading file {file_id}", lambda: self.client.files.content(file_id).text)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _call(self, action: str, call: Callable[[], _T]) -> _T:
+        import openai
+
+        try:
+            return call()
+        except openai.AuthenticationError:
+            raise ProviderError(
+                f"the OpenAI Batch API{self.where} rejected the API key (401) while {action}",
+                hint="check OPENAI_API_KEY",
+            ) from None
+        except openai.APIConnectionError:
+            raise ProviderError(
+                f"cannot connect to the OpenAI Batch API{self.where} while {action}",
+                hint="check OPENAI_BASE_URL and your network; re-run the same command to resume",
+            ) from None
+        except openai.APIStatusError as exc:
+            detail = " ".join(str(exc.message).split())[:200]
+            raise ProviderError(
+                f"the OpenAI Batch API{self.where} answered HTTP {exc.status_code} while {action}: {detail}",
+                hint="re-run the same command to resume",
+            ) from None
