@@ -2,10 +2,13 @@
 
 The library behind the ``drafter`` command. Typical use::
 
-    from drafter import load_outline, validate_text
+    import os
+    from drafter import FromIssueRequest, from_issue, load_outline, resolve_settings, validate_text
 
-    outline = load_outline("technical-design")
-    report = validate_text(open("docs/design/my-doc.md").read(), outline)
+    outcome = from_issue(FromIssueRequest("owner/repo#12", resolve_settings({}, os.environ)))
+    print(outcome.path, outcome.exit_code)
+
+    report = validate_text(open("docs/design/my-doc.md").read(), load_outline("technical-design"))
 
 Importing this package is cheap: the model stack (langchain, openai) and HTTP are imported only
 by the functions that need them.
@@ -17,6 +20,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from drafter.config import Settings, resolve_settings
     from drafter.errors import (
         ConfigError,
         DrafterError,
@@ -27,6 +31,15 @@ if TYPE_CHECKING:
         TemplateError,
         WriteError,
     )
+    from drafter.pipeline import (
+        DraftOptions,
+        DraftResult,
+        FromIssueOutcome,
+        FromIssueRequest,
+        draft,
+        from_issue,
+    )
+    from drafter.sources import SourceSettings, load_source
     from drafter.sources.context import Comment, IssueContext, Note
     from drafter.template.findings import Finding, Report
     from drafter.template.outline import Outline, Section, load_outline, parse_template
@@ -39,13 +52,23 @@ _EXPORTS = {
     "ConfigError": "drafter.errors",
     "DrafterError": "drafter.errors",
     "EditedDraftError": "drafter.errors",
-    "Finding": "drafter.template.validate",
+    "DraftOptions": "drafter.pipeline",
+    "DraftResult": "drafter.pipeline",
+    "Finding": "drafter.template.findings",
+    "FromIssueOutcome": "drafter.pipeline",
+    "FromIssueRequest": "drafter.pipeline",
+    "Settings": "drafter.config",
+    "SourceSettings": "drafter.sources",
+    "draft": "drafter.pipeline",
+    "from_issue": "drafter.pipeline",
+    "load_source": "drafter.sources",
+    "resolve_settings": "drafter.config",
     "InputError": "drafter.errors",
     "IssueContext": "drafter.sources.context",
     "Note": "drafter.sources.context",
     "Outline": "drafter.template.outline",
     "ProviderError": "drafter.errors",
-    "Report": "drafter.template.validate",
+    "Report": "drafter.template.findings",
     "Section": "drafter.template.outline",
     "SourceError": "drafter.errors",
     "TemplateError": "drafter.errors",
@@ -57,9 +80,13 @@ _EXPORTS = {
 __all__ = [
     "Comment",
     "ConfigError",
+    "DraftOptions",
+    "DraftResult",
     "DrafterError",
     "EditedDraftError",
     "Finding",
+    "FromIssueOutcome",
+    "FromIssueRequest",
     "InputError",
     "IssueContext",
     "Note",
@@ -67,11 +94,17 @@ __all__ = [
     "ProviderError",
     "Report",
     "Section",
+    "Settings",
     "SourceError",
+    "SourceSettings",
     "TemplateError",
     "WriteError",
+    "draft",
+    "from_issue",
     "load_outline",
+    "load_source",
     "parse_template",
+    "resolve_settings",
     "validate_text",
 ]
 

@@ -10,8 +10,8 @@ below; nothing else in the package prints or exits. Set ``DRAFTER_DEBUG=1`` to g
     |   |   +-- TemplateMarkerError   exit 2  a document's template marker names a path or unknown name
     |   +-- SourceError               exit 2  issue cannot be fetched (URL, HTTP status, budget)
     |   +-- ConfigError               exit 2  bad configuration value
-    +-- EditedDraftError              exit 2  refusing to overwrite a draft a human edited
     |   +-- WriteError                exit 2  the output path cannot be written (missing, read-only)
+    +-- EditedDraftError              exit 2  refusing to overwrite a draft a human edited
     +-- ProviderError                 exit 3  the model failed after retries
 
 Exit codes, documented in the README: 0 success; 1 written/checked but findings remain (a gate

@@ -1,13 +1,17 @@
-"""``from-issue`` as a library call: context -> chains (or offline) -> render -> validate -> write.
+"""``from-issue`` as a library call: fetch -> draft -> render -> validate -> stamp -> write.
 
 Usage::
 
-    ctx = load_source("examples/issue-hikaricp-664.json", SourceSettings())
-    result = draft(ctx, load_outline(), DraftOptions(model=resolve_model("offline", {})))
-    path = write_result(result, Path("docs/design"))
+    settings = resolve_settings({}, os.environ)
+    outcome = from_issue(FromIssueRequest("examples/issue-hikaricp-664.json", settings))
+    print(outcome.path, outcome.result.report.valid())
 
-``batch``, ``redraft`` and ``review`` reuse these pieces; none re-implements fetching, rendering
-or validating.
+:func:`from_issue` owns the whole flow of one issue: the model chosen from the settings, the
+template, the issue fetched with the team's notes, the draft (the chains, or the offline drafter),
+rendered, validated and stamped with its provenance, then written under the draft's lock after
+the target was checked once. ``batch``, ``redraft``, ``review`` and ``eval`` reuse its steps
+(:func:`draft_async`, :func:`assemble_draft`, :func:`write_result`); none re-implements
+fetching, rendering or validating.
 """
 
 from __future__ import annotations
@@ -16,20 +20,21 @@ import asyncio
 import functools
 import hashlib
 import json
-import shutil
-import subprocess
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+from drafter.config import Settings
 from drafter.document.content import SectionContent, section_id
-from drafter.document.provenance import Provenance, attach, digest
+from drafter.document.provenance import Provenance, attach, digest, record_source
 from drafter.document.render import Meta, render_document, render_sources, section_body, today
 from drafter.document.writer import WriteStatus, draft_filename, write_draft
 from drafter.drafting.offline import draft_offline
-from drafter.model.openai import OFFLINE, ModelChoice
+from drafter.errors import InputError
+from drafter.model.choice import OFFLINE, ModelChoice
+from drafter.model.loop import run_sync
 from drafter.sources.context import IssueContext
 from drafter.template.findings import Report
 from drafter.template.outline import Outline
@@ -91,19 +96,6 @@ class DraftResult:
     seconds: float = 0.0
     # The full record of how the draft was made: its state file (the text carries the marker).
     provenance: Provenance | None = None
-
-
-def git_author() -> str | None:
-    """``git config user.name``, if git is installed and it is set."""
-    if shutil.which("git") is None:
-        return None
-    try:
-        out = subprocess.run(
-            ["git", "config", "user.name"], capture_output=True, text=True, timeout=3, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def inputs_hash(ctx: IssueContext, outline: Outline, prompts: dict[str, str], model: str) -> str:
@@ -302,88 +294,6 @@ def draft(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftRe
     return run_sync(draft_async(ctx, outline, options), lambda: [options.handle])
 
 
-_T = TypeVar("_T")
-
-
-def run_sync(work: Coroutine[Any, Any, _T], handles: Callable[[], Iterable[ModelHandle | None]]) -> _T:
-    """``asyncio.run(work)``, closing the handles' connections on that loop before it ends.
-
-    ``handles`` is read after ``work`` finishes, since a handle may be built during it. A pooled
-    connection left open would outlive its loop (a ResourceWarning, or "Event loop is closed"
-    when a later loop reuses the handle).
-    """
-
-    async def main() -> _T:
-        try:
-            return await work
-        finally:
-            for handle in handles():
-                if handle is not None:
-                    await handle.aclose()
-
-    return asyncio.run(main())
-
-
-def repository_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` that holds ``.git`` (a folder, or a worktree's file)."""
-    folder = start.resolve()
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-def record_source(source: str, draft: Path) -> str:
-    """SOURCE as a draft's state records it: never an absolute path, never one that climbs out.
-
-    A URL stays as it is; a local file is recorded relative to the root of the repository that
-    holds the draft, or as its bare file name when it lies outside that repository (or the draft
-    is in none); standard input is recorded as "". ``redraft``, ``review`` and ``status`` re-read
-    the issue from it, so it resolves wherever the repository is checked out.
-    """
-    spec = source.strip()
-    if spec == "-":
-        return ""
-    local = Path(spec)
-    if "://" in spec or not local.is_file():
-        return spec
-    root = _draft_root(draft)
-    resolved = local.resolve()
-    if root is not None and resolved.is_relative_to(root):
-        return resolved.relative_to(root).as_posix()
-    return local.name
-
-
-def _draft_root(draft: Path) -> Path | None:
-    folder = draft.parent
-    while not folder.exists() and folder != folder.parent:  # a draft not written yet
-        folder = folder.parent
-    return repository_root(folder)
-
-
-def recorded_source(spec: str, draft: Path) -> str:
-    """The inverse of :func:`record_source`: a SOURCE usable from the current directory.
-
-    A relative path is looked up from the draft's repository root, then (bare names, and drafts
-    written before the state file) from the draft's folder; never from the working directory,
-    where a file of the same name may be another issue. Not found, it is the path beside the
-    draft, and reading it fails with a message that names it (pass ``--source`` then).
-    """
-    if not spec or "://" in spec or Path(spec).is_absolute() or _is_tracker_ref(spec):
-        return spec
-    for base in (_draft_root(draft), draft.parent):
-        if base is not None and (base / spec).is_file():
-            return str(base / spec)
-    return str(draft.parent / spec)
-
-
-def _is_tracker_ref(spec: str) -> bool:
-    """``OWNER/REPO#N``: a tracker reference, not a file path."""
-    import re
-
-    return re.fullmatch(r"[\w.-]+/[\w.-]+#\d+", spec) is not None
-
-
 def target_path(ctx: IssueContext, out: Path | None, out_dir: Path) -> Path:
     """``--out`` if given, else ``--out-dir`` / the sanitised draft file name."""
     return out if out is not None else out_dir / draft_filename(ctx)
@@ -446,3 +356,143 @@ def expected_inputs_hash(
     if versions is None:
         versions = prompt_versions(options)
     return inputs_hash(ctx, outline, versions, draft_model_name(options))
+
+
+# -- the whole flow of one issue ---------------------------------------------------------------------
+@dataclass
+class FromIssueRequest:
+    """One ``from-issue`` run: the issue, the resolved settings, and where the draft goes.
+
+    ``out`` is a file, ``Path("-")`` for standard output (no file, no state file), or ``None``
+    for ``settings.out_dir`` / the draft's own name. ``handle`` is a ready model handle (tests);
+    ``on_handle`` sees the handle built for the run, or None offline (the CLI attaches its tracer).
+    ``notify`` gets messages for the user: a rate-limit wait, a lock being waited for, the
+    offline default.
+    """
+
+    source: str
+    settings: Settings
+    notes: tuple[str, ...] = ()
+    notes_files: tuple[str, ...] = ()
+    out: Path | None = None
+    force: bool = False
+    handle: ModelHandle | None = None
+    on_handle: Callable[[ModelHandle | None], None] | None = None
+    on_event: Events | None = None
+    notify: Callable[[str], None] | None = None
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.out is not None and str(self.out) == "-"
+
+    def say(self, message: str) -> None:
+        if self.notify is not None:
+            self.notify(message)
+
+
+@dataclass
+class Prepared:
+    """What a run drafts from: the model, the template and the issue with the team's notes."""
+
+    choice: ModelChoice
+    outline: Outline
+    ctx: IssueContext
+
+
+@dataclass
+class FromIssueOutcome:
+    """A finished ``from-issue``: the draft, where it went (``None``: stdout) and its write status."""
+
+    result: DraftResult
+    path: Path | None
+    status: str
+    cost: float | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 for a valid, complete draft; 1 when it has validation errors or is partial."""
+        return 0 if self.result.report.valid() and not self.result.failed else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--format json`` object of ``from-issue``."""
+        summary = result_summary(self.result, self.path, self.status)
+        summary["estimated_cost_usd"] = round(self.cost, 4) if self.cost is not None else None
+        return summary
+
+
+def prepare(request: FromIssueRequest) -> Prepared:
+    """Choose the model, load the template, fetch the issue and attach the notes; no model call."""
+    from drafter.document.writer import check_regular
+    from drafter.model.choice import choose_model
+    from drafter.sources import SourceSettings, load_notes, load_source
+    from drafter.template.outline import load_outline
+
+    if request.out is not None and not request.to_stdout:
+        if request.out.is_dir():
+            raise InputError(
+                f"--out {request.out} is a directory", hint="use --out-dir for a folder, or name a file"
+            )
+        # A FIFO or device (/dev/stdout) is refused before anything is fetched, drafted or opened.
+        check_regular(
+            request.out, "--out", hint="name a regular file, or pass --out - to print the draft on stdout"
+        )
+    if request.source.strip() == "-" and "-" in request.notes_files:
+        raise InputError(
+            "SOURCE and --notes-file cannot both read standard input", hint="save one of them to a file"
+        )
+    settings = request.settings
+    choice = choose_model(settings)
+    outline = load_outline(settings.template)
+    sources = SourceSettings.from_settings(settings, notify=request.notify)
+    notes = load_notes(list(request.notes), list(request.notes_files))
+    return Prepared(choice, outline, load_source(request.source, sources).with_notes(notes))
+
+
+def from_issue(request: FromIssueRequest, prepared: Prepared | None = None) -> FromIssueOutcome:
+    """Draft one issue and write it (or print it): the whole ``from-issue``, as a library call."""
+    from drafter.config import git_author
+    from drafter.document.locks import draft_lock_sync
+    from drafter.document.writer import check_target
+    from drafter.model.pricing import estimate_cost
+
+    prepared = prepared or prepare(request)
+    choice, outline, ctx = prepared.choice, prepared.outline, prepared.ctx
+    settings = request.settings
+    offline = choice.provider == OFFLINE and request.handle is None
+    if choice.defaulted and offline:
+        request.say("no model configured (set OPENAI_API_KEY or --model); writing an offline draft")
+    handle = request.handle
+    if handle is None and not offline:
+        from drafter.model.openai import build_handle
+
+        handle = build_handle(choice)
+    if request.on_handle is not None:
+        request.on_handle(handle)
+    options = DraftOptions(
+        model=choice, handle=handle, author=settings.author or git_author(), on_event=request.on_event
+    )
+    path: Path | None = None
+    if request.to_stdout:
+        result, status = draft(ctx, outline, options), "stdout"
+    else:
+        if request.out is None and not settings.out_dir.exists():
+            try:
+                settings.out_dir.mkdir(parents=True)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot create --out-dir {settings.out_dir}: {exc.strerror}",
+                    hint="pick a writable folder",
+                ) from None
+        path = target_path(ctx, request.out, settings.out_dir)
+        options.source_spec = record_source(request.source, path)
+        waiting = f"{path.name}: waiting for another drafter run (pid {{}}) drafting it"
+        # Held from the check to the write, so a concurrent run never drafts the same file too.
+        with draft_lock_sync(path, lambda pid: request.say(waiting.format(pid or "?"))):
+            check_target(path, force=request.force)  # refused before any model call
+            result = draft(ctx, outline, options)
+            status = write_result(result, path, force=request.force)
+    usage = result.usage
+    cost = estimate_cost(
+        result.model, usage["prompt_tokens"], usage["completion_tokens"], prices=settings.prices
+    )
+    return FromIssueOutcome(result, path, status, cost if usage["calls"] else None)

@@ -14,9 +14,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
-CORPUS = FIXTURES / "corpus"
+from tests.support.paths import CASSETTES
 
 # Request headers that carry credentials; replaced, never stored.
 SECRET_REQUEST_HEADERS = [
@@ -38,20 +36,6 @@ DROPPED_RESPONSE_HEADERS = {
     "date",
     "server",
 }
-
-
-def write_issues(folder: Path, count: int) -> list[str]:
-    """``count`` small local issues (markdown files) in ``folder``, for batch and fault tests."""
-    folder.mkdir(parents=True, exist_ok=True)
-    sources = []
-    for index in range(count):
-        path = folder / f"issue-{index:02d}.md"
-        path.write_text(
-            f"# Pool leaks handle number {index}\n\nOpening widget {index} leaks a file handle in the pool.\n",
-            encoding="utf-8",
-        )
-        sources.append(str(path))
-    return sources
 
 
 def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +92,7 @@ def vcr_config() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    return str(ROOT / "cassettes")
+    return str(CASSETTES)
 
 
 @pytest.fixture(autouse=True)

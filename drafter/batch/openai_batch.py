@@ -44,8 +44,9 @@ from drafter.document.content import SectionContent
 from drafter.document.writer import draft_filename, inspect_target
 from drafter.drafting.chains import ChainResult, ChainSpec, Drafter, chain_schema, plan
 from drafter.errors import InputError
+from drafter.model.choice import OFFLINE
 from drafter.model.handle import Usage, reply_from_text
-from drafter.model.openai import BATCH_ENDPOINT, OFFLINE, answer_of, request_body
+from drafter.model.openai import BATCH_ENDPOINT, answer_of, request_body
 from drafter.pipeline import assemble_draft, expected_inputs_hash, previous_markdown
 from drafter.sources.context import IssueContext
 from drafter.template.outline import Outline

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from drafter.batch.sources import dedupe, parse_shard, read_sources_file, select_shard, shard_of, source_key
 from drafter.document.locks import draft_lock
+from drafter.document.provenance import record_source
 from drafter.document.writer import draft_filename, inspect_target
 from drafter.errors import DrafterError, InputError
 from drafter.model.meter import empty_usage, metered
@@ -46,7 +47,6 @@ from drafter.pipeline import (
     draft_model_name,
     expected_inputs_hash,
     prompt_versions,
-    record_source,
     write_result,
 )
 from drafter.sources.context import IssueContext, Note
@@ -454,7 +454,7 @@ def run_runner(runner: Runner) -> BatchRun:
         out_dir_ok = False
     if not out_dir_ok:
         raise InputError(f"--out-dir {options.out_dir} is not a folder", hint="pick a folder for the drafts")
-    from drafter.pipeline import run_sync
+    from drafter.model.loop import run_sync
 
     return run_sync(_owned_loop(runner), lambda: [options.draft.handle])
 

@@ -151,34 +151,18 @@ def refuse_terminal_stdin(source: str, notes_file: list[str]) -> None:
         )
 
 
-def load_context(
-    source: str,
-    notes: list[str],
-    notes_file: list[str],
-    max_context: int | None = None,
-    max_wait: float | None = None,
-) -> IssueContext:
-    """Fetch or read SOURCE and attach the notes, reporting rate-limit waits on stderr.
-
-    ``max_context``/``max_wait`` left ``None`` come from the configuration (env, file, default).
-    """
+def load_context(source: str, notes: list[str], notes_file: list[str], settings: Settings) -> IssueContext:
+    """Fetch or read SOURCE and attach the notes, reporting rate-limit waits on stderr."""
     from drafter.errors import InputError
     from drafter.sources import SourceSettings, load_notes, load_source
-
-    if max_context is None or max_wait is None:
-        config = resolved(max_context=max_context, max_wait=max_wait)
-        max_context, max_wait = config.max_context, config.max_wait
 
     if source.strip() == "-" and "-" in notes_file:
         raise InputError(
             "SOURCE and --notes-file cannot both read standard input", hint="save one of them to a file"
         )
     refuse_terminal_stdin(source, notes_file)
-    settings = SourceSettings.from_env(
-        os.environ,
-        max_context=max_context,
-        max_wait=max_wait,
-        notify=lambda message: emit(f"drafter: {message}", err=True),
+    sources = SourceSettings.from_settings(
+        settings, notify=lambda message: emit(f"drafter: {message}", err=True)
     )
     team_notes = load_notes(notes, notes_file)
-    return load_source(source, settings).with_notes(team_notes)
+    return load_source(source, sources).with_notes(team_notes)

@@ -253,13 +253,15 @@ def batch(
         raise InputError("batch cannot read an issue from standard input", hint="save it to a file")
 
     from drafter.batch.runner import STATUSES, BatchOptions, dedupe, parse_shard, run_batch, select_shard
-    from drafter.model.openai import OFFLINE, build_handle, resolve_model
-    from drafter.pipeline import DraftOptions, git_author
+    from drafter.config import git_author
+    from drafter.model.choice import OFFLINE, choose_model
+    from drafter.model.openai import build_handle
+    from drafter.pipeline import DraftOptions
     from drafter.sources import SourceSettings, load_notes
     from drafter.template.outline import load_outline
 
     shard_range = parse_shard(shard) if shard is not None else None
-    choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
+    choice = choose_model(config)
     if via is Via.openai_batch and not dry_run:
         if choice.provider == OFFLINE:
             raise fail_usage("--via openai-batch needs an OpenAI model (--model openai:NAME, OPENAI_API_KEY)")
@@ -276,11 +278,8 @@ def batch(
                 f"--max-cost needs a model with a known price, and {choice.spec} has none; "
                 'add it to the config, e.g. [tool.drafter.prices] "NAME" = [input, output] USD per 1M tokens'
             )
-    settings = SourceSettings.from_env(
-        os.environ,
-        max_context=config.max_context,
-        max_wait=config.max_wait,
-        notify=lambda message: emit(f"drafter: {message}", err=True),
+    settings = SourceSettings.from_settings(
+        config, notify=lambda message: emit(f"drafter: {message}", err=True)
     )
     refuse_terminal_stdin("", notes_file)
     from drafter.document.writer import check_regular

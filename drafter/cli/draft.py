@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,13 +23,13 @@ from drafter.cli._common import (
     TEMPLATE,
     TRACE,
     attach_tracer,
-    cost_text,
-    load_context,
+    refuse_terminal_stdin,
     resolved,
 )
-from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from drafter.errors import InputError
 
 if TYPE_CHECKING:
+    from drafter.pipeline import FromIssueOutcome
     from drafter.sources.context import IssueContext
     from drafter.template.outline import Outline
 
@@ -86,35 +86,16 @@ def from_issue(
     is partial (a section's answer stayed unusable; `redraft --failed` finishes it); 2 when nothing was written (bad input, or the target was edited by a human); 3 when the
     model or network failed after retries.
     """
-    from drafter.document.locks import draft_lock_sync
-    from drafter.document.writer import check_regular, check_target
-    from drafter.model.openai import OFFLINE, build_handle, resolve_model
-    from drafter.pipeline import (
-        DraftOptions,
-        draft,
-        git_author,
-        record_source,
-        result_summary,
-        target_path,
-        write_result,
-    )
-    from drafter.template.outline import load_outline
+    from drafter.pipeline import FromIssueRequest, prepare
+    from drafter.pipeline import from_issue as run
 
-    # --out -: the draft (with its marker) is the only thing on stdout; messages stay on stderr.
     to_stdout = out is not None and str(out) == "-"
-    if to_stdout:
-        if fmt is DraftFormat.json and not dry_run:
-            raise InputError(
-                "--out - prints the draft itself on stdout, so it cannot go with --format json",
-                hint="pass --out FILE to get the JSON summary",
-            )
-        if edit:
-            raise InputError("--edit opens the written file, and --out - writes none", hint="pass --out FILE")
-    elif out is not None:
-        if out.is_dir():
-            raise InputError(f"--out {out} is a directory", hint="use --out-dir for a folder, or name a file")
-        # A FIFO or device (/dev/stdout) is refused before anything is fetched, drafted or opened.
-        check_regular(out, "--out", hint="name a regular file, or pass --out - to print the draft on stdout")
+    if to_stdout and (fmt is DraftFormat.json and not dry_run or edit):
+        raise InputError(
+            "--out - prints the draft itself on stdout, so it cannot go with --format json or --edit",
+            hint="pass --out FILE to get the JSON summary or to open the draft",
+        )
+    refuse_terminal_stdin(source, notes_file)
     settings = resolved(
         model=model,
         template=template,
@@ -124,94 +105,65 @@ def from_issue(
         max_context=max_context,
         max_wait=max_wait,
     )
-    out_dir = settings.out_dir
     editor = editor_command() if edit and not dry_run else None
-    choice = resolve_model(settings.model, settings.model_env(), base_url=settings.base_url)
-    outline = load_outline(settings.template)
-    ctx = load_context(source, notes, notes_file, settings.max_context, settings.max_wait)
+    request = FromIssueRequest(
+        source,
+        settings,
+        tuple(notes),
+        tuple(notes_file),
+        out,
+        force,
+        on_handle=lambda handle: attach_tracer(handle, trace, settings),
+        notify=lambda message: emit(f"drafter: {message}", err=True),
+    )
     if dry_run:
-        print_dry_run(ctx, outline, choice.spec, fmt)
+        prepared = prepare(request)
+        print_dry_run(prepared.ctx, prepared.outline, prepared.choice.spec, fmt)
         return
-    if choice.defaulted and choice.provider == OFFLINE:
-        emit(
-            "drafter: no model configured (set OPENAI_API_KEY or --model); writing an offline draft", err=True
-        )
-    handle = None if choice.provider == OFFLINE else build_handle(choice)
-    attach_tracer(handle, trace, settings)
-    options = DraftOptions(
-        model=choice,
-        handle=handle,
-        author=settings.author or git_author(),
-    )
-    if out is None and not out_dir.exists():
-        try:
-            out_dir.mkdir(parents=True)
-        except OSError as exc:
-            raise InputError(
-                f"cannot create --out-dir {out_dir}: {exc.strerror}", hint="pick a writable folder"
-            ) from None
-    path = target_path(ctx, out, out_dir)
-    options.source_spec = record_source(source, path)
-    waiting = f"drafter: {path.name}: waiting for another drafter run (pid {{}}) drafting it"
-    # Held from the check to the write, so a concurrent run never drafts the same file too.
-    lock = (
-        contextlib.nullcontext()
-        if to_stdout
-        else draft_lock_sync(path, lambda pid: emit(waiting.format(pid or "?"), err=True))
-    )
-    with lock:
-        if not to_stdout:
-            check_target(path, force=force)  # refuse before spending model calls
-        with LiveStatus(f"drafting {ctx.reference or path.name}") as live:
-            if handle is not None:
-                options.on_event = live.update
-            result = draft(ctx, outline, options)
-        if to_stdout:
-            # No file, so no state file either: the marker travels with the text, and a draft saved
-            # from here reads as one whose state file is missing (review and status say so).
-            emit(result.text.rstrip("\n"))
-            status, where, done = "written", "<stdout>", "written to stdout"
-        else:
-            status = write_result(result, path, force=force)
-            where, done = str(path), status
-    cost = cost_text(result.model, result.usage, settings)
+    with LiveStatus(f"drafting {source}") as live:
+        outcome = run(replace(request, on_event=live.update))
+    _report(outcome, fmt, settings.template)
+    if editor is not None and outcome.path is not None:
+        open_in_editor(editor, outcome.path)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _report(outcome: FromIssueOutcome, fmt: DraftFormat, template: str | None) -> None:
+    """Print a finished from-issue: the path (or the draft itself) on stdout, the rest on stderr."""
+    result, path = outcome.result, outcome.path
+    if path is None:
+        emit(result.text.rstrip("\n"))  # --out -: the draft with its marker is all of stdout
     if fmt is DraftFormat.json:
-        summary = result_summary(result, path, status)
-        summary["estimated_cost_usd"] = float(cost[2:]) if cost else None
-        emit(json.dumps(summary, indent=2))
-    else:
-        if not to_stdout:
-            emit(str(path))
-        usage = result.usage
-        detail = f"model {result.model}"
-        if usage["calls"]:
-            detail += (
-                f", {usage['calls']} calls, {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
-            )
-            detail += f", {cost} estimated" if cost else ""
-        errors = [f for f in result.report.findings if f.severity == "error"]
-        warnings = len(result.report.findings) - len(errors)
-        done += ", partial" if result.failed else ""
-        emit(f"drafter: {done} ({detail}); {len(errors)} errors, {warnings} warnings", err=True)
-        for finding in result.report.findings:
-            if finding.severity == "error":
-                emit(f"{where}:{finding.line}: error [{finding.rule}] {finding.message}", err=True)
-        if result.failed:
-            emit(
-                f"drafter: partial draft: {len(result.failed)} section(s) had no usable answer after "
-                f"retries ({', '.join(result.failed)}); "
-                + (
-                    "run it again (or use --out FILE, then drafter redraft FILE --failed)"
-                    if to_stdout
-                    else f"finish them with: drafter redraft {path} --failed{_template_flag(settings.template)}"
-                ),
-                err=True,
-            )
-        elif result.fallbacks:
-            emit("drafter: sections left as TODO by the model: " + ", ".join(result.fallbacks), err=True)
-    if editor is not None:
-        open_in_editor(editor, path)
-    raise typer.Exit(EXIT_OK if result.report.valid() and not result.failed else EXIT_FINDINGS)
+        emit(json.dumps(outcome.to_dict(), indent=2))
+        return
+    if path is not None:
+        emit(str(path))
+    usage = result.usage
+    detail = f"model {result.model}"
+    if usage["calls"]:
+        detail += f", {usage['calls']} calls, {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
+        detail += f", ~${outcome.cost:.4f} estimated" if outcome.cost is not None else ""
+    errors = [f for f in result.report.findings if f.severity == "error"]
+    warnings = len(result.report.findings) - len(errors)
+    done = "written to stdout" if path is None else outcome.status
+    done += ", partial" if result.failed else ""
+    emit(f"drafter: {done} ({detail}); {len(errors)} errors, {warnings} warnings", err=True)
+    where = "<stdout>" if path is None else str(path)
+    for finding in errors:
+        emit(f"{where}:{finding.line}: error [{finding.rule}] {finding.message}", err=True)
+    if result.failed:
+        finish = (
+            "run it again (or use --out FILE, then drafter redraft FILE --failed)"
+            if path is None
+            else f"finish them with: drafter redraft {path} --failed{_template_flag(template)}"
+        )
+        emit(
+            f"drafter: partial draft: {len(result.failed)} section(s) had no usable answer after "
+            f"retries ({', '.join(result.failed)}); {finish}",
+            err=True,
+        )
+    elif result.fallbacks:
+        emit("drafter: sections left as TODO by the model: " + ", ".join(result.fallbacks), err=True)
 
 
 def _template_flag(template: str | None) -> str:

@@ -82,7 +82,8 @@ def eval_command(
         save_run,
         unmatched_variants,
     )
-    from drafter.model.openai import OFFLINE, ModelChoice, build_handle, resolve_model
+    from drafter.model.choice import OFFLINE, ModelChoice, choose_model
+    from drafter.model.openai import build_handle
     from drafter.template.outline import load_outline
 
     specs = list(sources or [])
@@ -102,10 +103,7 @@ def eval_command(
     limits = parse_thresholds(threshold)
     previous = load_run(baseline) if baseline is not None else None
     config = resolved(template=template, base_url=base_url, max_context=max_context, max_wait=max_wait)
-    env = config.model_env()
-    choices = [resolve_model(m, env, base_url=config.base_url) for m in model] or [
-        resolve_model(config.model, env, base_url=config.base_url)
-    ]
+    choices = [choose_model(config, m) for m in model] or [choose_model(config)]
 
     def build(choice: ModelChoice) -> Any:
         handle = build_handle(choice)
@@ -114,16 +112,14 @@ def eval_command(
 
     judge_handle = None
     if judge is not None:
-        judge_choice = resolve_model(judge, env, base_url=config.base_url)
+        judge_choice = choose_model(config, judge)
         if judge_choice.provider == OFFLINE:
             raise InputError(
                 "--judge needs a language model, not offline", hint="e.g. --judge openai:gpt-4o-mini"
             )
         judge_handle = build(judge_choice)
     outline = load_outline(config.template)
-    cases = [
-        EvalCase(spec, load_context(spec, [], [], config.max_context, config.max_wait)) for spec in specs
-    ]
+    cases = [EvalCase(spec, load_context(spec, [], [], config)) for spec in specs]
     variants = make_variants(choices, list(prompts) or [None], build)
     if out is not None:
         try:

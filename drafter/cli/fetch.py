@@ -13,7 +13,7 @@ from enum import StrEnum
 import typer
 
 from drafter.cli._app import app, emit
-from drafter.cli._common import MAX_CONTEXT, MAX_WAIT, NOTES, NOTES_FILE, SOURCE_HELP, load_context
+from drafter.cli._common import MAX_CONTEXT, MAX_WAIT, NOTES, NOTES_FILE, SOURCE_HELP, load_context, resolved
 
 
 class OutputFormat(StrEnum):
@@ -40,7 +40,7 @@ def fetch(
     """
     from drafter.sources import render_context_markdown
 
-    context = load_context(source, notes, notes_file, max_context, max_wait)
+    context = load_context(source, notes, notes_file, resolved(max_context=max_context, max_wait=max_wait))
     if context.dropped:
         from drafter.sources.distill import noise_text
 

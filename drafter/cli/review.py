@@ -29,6 +29,7 @@ from drafter.cli.validate import gh_escape
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:
+    from drafter.config import Settings
     from drafter.sources.context import IssueContext
     from drafter.template.outline import Outline
 
@@ -90,11 +91,8 @@ def _explicit_template(template: str | None) -> str | None:
     return settings.template if settings.origin("template").startswith("env ") else None
 
 
-def _inputs(
-    path: Path, text: str, source: str | None, max_context: int | None, max_wait: float | None
-) -> IssueContext | None:
-    from drafter.document.provenance import read_draft
-    from drafter.pipeline import recorded_source
+def _inputs(path: Path, text: str, source: str | None, settings: Settings) -> IssueContext | None:
+    from drafter.document.provenance import read_draft, recorded_source
 
     provenance = read_draft(text, path).provenance
     recorded = provenance.source_spec if provenance else ""
@@ -108,7 +106,7 @@ def _inputs(
             err=True,
         )
         return None
-    return load_context(spec, [], [], max_context, max_wait) if spec else None
+    return load_context(spec, [], [], settings) if spec else None
 
 
 @app.command()
@@ -134,11 +132,12 @@ def review(
     sections, length budgets, references not in the inputs). Exit 0 when no finding reaches
     --fail-on, 1 when one does, 2 on bad input, 3 when the model failed.
     """
-    from drafter.model.openai import OFFLINE, build_handle, resolve_model
+    from drafter.model.choice import OFFLINE, choose_model
+    from drafter.model.openai import build_handle
     from drafter.revise.review import format_markdown, format_text, review_text
 
     config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
-    choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
+    choice = choose_model(config)
     handle = None if choice.provider == OFFLINE else build_handle(choice)
     attach_tracer(handle, trace, config)
     template = _explicit_template(template)
@@ -146,7 +145,7 @@ def review(
     for path in paths:
         text = _read(path)
         outline = _outline(text, template)
-        ctx = _inputs(path, text, source, config.max_context, config.max_wait)
+        ctx = _inputs(path, text, source, config)
         reports.append(review_text(text, outline, path=str(path), ctx=ctx, handle=handle))
     if fmt is ReviewFormat.json:
         emit(json.dumps([r.to_dict() for r in reports], indent=2))
@@ -220,13 +219,14 @@ def redraft(
     a section whose answer is unusable again stays a TODO with exit 1. Exit 0 when the section
     was regenerated, merged or kept; 2 on bad input; 3 when the model failed.
     """
-    from drafter.model.openai import OFFLINE, build_handle, resolve_model
-    from drafter.pipeline import recorded_source
+    from drafter.document.provenance import recorded_source
+    from drafter.model.choice import OFFLINE, choose_model
+    from drafter.model.openai import build_handle
     from drafter.revise.redraft import RedraftOptions
     from drafter.revise.redraft import redraft as run_redraft
 
     config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
-    choice = resolve_model(config.model, config.model_env(), base_url=config.base_url)
+    choice = choose_model(config)
 
     def load(spec: str) -> IssueContext:
         where = spec if source else recorded_source(spec, path)
@@ -235,7 +235,7 @@ def redraft(
                 f"the issue file {spec!r} that {path.name} was drafted from was not found",
                 hint="pass --source with the issue's file or URL",
             )
-        return load_context(where, notes, notes_file, config.max_context, config.max_wait)
+        return load_context(where, notes, notes_file, config)
 
     if (section is None) == (not failed):
         raise fail_usage("give one of --section NAME or --failed")
@@ -269,7 +269,7 @@ def redraft(
     # The same lock as from-issue and batch: a batch repairing this draft finishes first.
     with draft_lock_sync(path, lambda pid: emit(waiting.format(pid or "?"), err=True)):
         if failed:
-            from drafter.pipeline import run_sync
+            from drafter.model.loop import run_sync
             from drafter.revise.redraft import redraft_sections
 
             work = redraft_sections(path, names, options, load, lenient=True)
@@ -343,7 +343,7 @@ def status(
             draft_status(
                 text,
                 _outline(text, template),
-                _inputs(path, text, source, config.max_context, config.max_wait),
+                _inputs(path, text, source, config),
                 path=str(path),
             )
         )

@@ -16,7 +16,6 @@ time; the CLI calls :func:`resolve_settings` once per command and passes the fro
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from drafter.errors import ConfigError
 CONFIG_FILE = "drafter.toml"
 PYPROJECT = "pyproject.toml"
 DEFAULT_OUT_DIR = "docs/design"
+DEFAULT_MAX_CONTEXT = 60_000  # characters of issue thread given to the model
 
 # key -> (environment variable or None, kind, default)
 _KEYS: dict[str, tuple[str | None, str, Any]] = {
@@ -37,7 +37,7 @@ _KEYS: dict[str, tuple[str | None, str, Any]] = {
     "base_url": ("OPENAI_BASE_URL", "url", None),
     "author": ("DRAFTER_AUTHOR", "str", None),
     "concurrency": ("DRAFTER_CONCURRENCY", "int>=1", 4),
-    "max_context": ("DRAFTER_MAX_CONTEXT", "int>=2000", 60_000),
+    "max_context": ("DRAFTER_MAX_CONTEXT", "int>=2000", DEFAULT_MAX_CONTEXT),
     "max_wait": ("DRAFTER_MAX_WAIT", "float>=0", 60.0),
     "max_tokens": ("DRAFTER_MAX_TOKENS", "int>=1", None),
     "timeout": ("DRAFTER_TIMEOUT", "int>=1", None),
@@ -46,14 +46,6 @@ _KEYS: dict[str, tuple[str | None, str, Any]] = {
 }
 # Shown masked by `drafter config`, redacted from traces; read from the environment only.
 SECRET_VARS = TOKEN_VARIABLES
-# Settings the model provider reads (drafter.model.openai.resolve_model) under these names.
-_PROVIDER_ENV = {
-    "model": "DRAFTER_MODEL",
-    "base_url": "OPENAI_BASE_URL",
-    "max_tokens": "DRAFTER_MAX_TOKENS",
-    "timeout": "DRAFTER_TIMEOUT",
-    "max_retries": "DRAFTER_MAX_RETRIES",
-}
 
 
 def mask(value: str) -> str:
@@ -77,7 +69,7 @@ class Settings:
     base_url: str | None = None
     author: str | None = None
     concurrency: int = 4
-    max_context: int = 60_000
+    max_context: int = DEFAULT_MAX_CONTEXT
     max_wait: float = 60.0
     max_tokens: int | None = None
     timeout: int | None = None
@@ -95,17 +87,6 @@ class Settings:
     def secret_values(self) -> list[str]:
         """The exact values of the configured secrets (for redaction only; never print them)."""
         return [self.env[name] for name in self.secrets if self.env.get(name)]
-
-    def model_env(self) -> dict[str, str]:
-        """The environment the model provider should see: the real one plus file-configured values."""
-        env = dict(self.env)
-        for key, name in _PROVIDER_ENV.items():
-            value = getattr(self, key)
-            if value is not None and self.origin(key) != "default":
-                env[name] = str(value)
-            elif self.origin(key) == "default":
-                env.pop(name, None)
-        return env
 
     def to_dict(self) -> dict[str, Any]:
         """Every key with its value and origin; secrets masked (``drafter config --format json``)."""
@@ -154,6 +135,8 @@ def find_config(start: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file exists: --help and validate start without it
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -298,3 +281,19 @@ def resolve_settings(
         secrets=secrets,
         env=dict(env),
     )
+
+
+def git_author() -> str | None:
+    """``git config user.name``, if git is installed and it is set."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "config", "user.name"], capture_output=True, text=True, timeout=3, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

@@ -262,3 +262,62 @@ def was_edited(text: str) -> bool | None:
     if provenance is None:
         return None
     return digest(body.rstrip("\n")) != provenance.generated
+
+
+# -- the SOURCE a draft records ------------------------------------------------------------------
+def repository_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``.git`` (a folder, or a worktree's file)."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def record_source(source: str, draft: Path) -> str:
+    """SOURCE as a draft's state records it: never an absolute path, never one that climbs out.
+
+    A URL stays as it is; a local file is recorded relative to the root of the repository that
+    holds the draft, or as its bare file name when it lies outside that repository (or the draft
+    is in none); standard input is recorded as "". ``redraft``, ``review`` and ``status`` re-read
+    the issue from it, so it resolves wherever the repository is checked out.
+    """
+    spec = source.strip()
+    if spec == "-":
+        return ""
+    local = Path(spec)
+    if "://" in spec or not local.is_file():
+        return spec
+    root = _draft_root(draft)
+    resolved = local.resolve()
+    if root is not None and resolved.is_relative_to(root):
+        return resolved.relative_to(root).as_posix()
+    return local.name
+
+
+def _draft_root(draft: Path) -> Path | None:
+    folder = draft.parent
+    while not folder.exists() and folder != folder.parent:  # a draft not written yet
+        folder = folder.parent
+    return repository_root(folder)
+
+
+def recorded_source(spec: str, draft: Path) -> str:
+    """The inverse of :func:`record_source`: a SOURCE usable from the current directory.
+
+    A relative path is looked up from the draft's repository root, then (bare names, and drafts
+    written before the state file) from the draft's folder; never from the working directory,
+    where a file of the same name may be another issue. Not found, it is the path beside the
+    draft, and reading it fails with a message that names it (pass ``--source`` then).
+    """
+    if not spec or "://" in spec or Path(spec).is_absolute() or _is_tracker_ref(spec):
+        return spec
+    for base in (_draft_root(draft), draft.parent):
+        if base is not None and (base / spec).is_file():
+            return str(base / spec)
+    return str(draft.parent / spec)
+
+
+def _is_tracker_ref(spec: str) -> bool:
+    """``OWNER/REPO#N``: a tracker reference, not a file path."""
+    return re.fullmatch(r"[\w.-]+/[\w.-]+#\d+", spec) is not None

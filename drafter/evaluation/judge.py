@@ -142,7 +142,7 @@ def run_judge(
     prompts: Prompts | None = None,
 ) -> JudgeSummary:
     """Synchronous :func:`judge_draft`."""
-    from drafter.pipeline import run_sync
+    from drafter.model.loop import run_sync
 
     return run_sync(judge_draft(handle, ctx, outline, text, repeat=repeat, prompts=prompts), lambda: [handle])
 

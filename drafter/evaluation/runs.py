@@ -18,7 +18,7 @@ from drafter.errors import InputError
 from drafter.evaluation.judge import JUDGE_PROMPT, judge_draft
 from drafter.evaluation.metrics import CRITERIA, DEFAULT_BUDGETS, METRICS, rounded
 from drafter.evaluation.scores import DraftMetrics, measure
-from drafter.model.openai import OFFLINE, ModelChoice
+from drafter.model.choice import OFFLINE, ModelChoice
 from drafter.sources.context import IssueContext
 from drafter.template.outline import Outline
 from drafter.template.prompts import Prompts
@@ -301,7 +301,7 @@ def run_eval(
     cases: Sequence[EvalCase], variants: Sequence[Variant], outline: Outline, settings: EvalSettings
 ) -> EvalRun:
     """Synchronous :func:`run_eval_async`."""
-    from drafter.pipeline import run_sync
+    from drafter.model.loop import run_sync
 
     handles = [variant.handle for variant in variants]
     return run_sync(run_eval_async(cases, variants, outline, settings), lambda: [*handles, settings.judge])

@@ -26,7 +26,7 @@ from drafter.evaluation.metrics import (
     section_budget,
     section_words,
 )
-from drafter.model.openai import OFFLINE
+from drafter.model.choice import OFFLINE
 from drafter.model.pricing import estimate_cost
 from drafter.sources.context import IssueContext
 from drafter.template.outline import Outline

@@ -28,14 +28,23 @@ from typing import TYPE_CHECKING, Literal
 
 from drafter.document.content import SectionContent, drafted_sections, section_id
 from drafter.document.merge import Conflict, has_markers, merge3
-from drafter.document.provenance import Provenance, digest, read_draft, state_path, state_problem, was_edited
+from drafter.document.provenance import (
+    Provenance,
+    digest,
+    read_draft,
+    record_source,
+    recorded_source,
+    state_path,
+    state_problem,
+    was_edited,
+)
 from drafter.document.regions import Located, Region, bare, locate
 from drafter.document.render import render_sources, section_body, used_sources
 from drafter.document.writer import write_atomic
 from drafter.drafting.offline import draft_offline
 from drafter.errors import EditedDraftError, InputError, ProviderError, WriteError
-from drafter.model.openai import OFFLINE, ModelChoice
-from drafter.pipeline import issue_fingerprint, record_source, recorded_source
+from drafter.model.choice import OFFLINE, ModelChoice
+from drafter.pipeline import issue_fingerprint
 from drafter.sources.context import IssueContext, Note
 from drafter.template.outline import Outline, Section, default_chain, load_outline
 from drafter.template.prompts import Prompts
@@ -250,7 +259,7 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
 
     A section whose answer stays unusable raises :class:`ProviderError`, and nothing is written.
     """
-    from drafter.pipeline import run_sync
+    from drafter.model.loop import run_sync
 
     run = run_sync(redraft_sections(path, [options.section], options, load), lambda: [options.handle])
     result = run.results[0]

@@ -346,7 +346,7 @@ def review_text(
         )
     else:
         known = [f"{f.section}: {f.message}" for f in findings]
-        from drafter.pipeline import run_sync
+        from drafter.model.loop import run_sync
 
         answer, usage = run_sync(
             _ask(handle, text, outline, ctx, prompts or Prompts(), known), lambda: [handle]

@@ -55,7 +55,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Reply:
+class HttpReply:
     """A finished, size-checked response with its JSON already parsed."""
 
     url: str
@@ -179,7 +179,7 @@ class TrackerHttp:
 
     # -- requests ---------------------------------------------------------------------------
 
-    def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Reply:
+    def get_json(self, url: str, params: Mapping[str, str] | None = None) -> HttpReply:
         """GET ``url`` and return parsed JSON, following same-origin redirects only."""
         for _ in range(MAX_REDIRECTS + 1):
             reply = self._send(url, params)
@@ -218,7 +218,7 @@ class TrackerHttp:
             hint="save a trimmed copy with 'drafter fetch --format json' and edit it",
         )
 
-    def _send(self, url: str, params: Mapping[str, str] | None) -> Reply:
+    def _send(self, url: str, params: Mapping[str, str] | None) -> HttpReply:
         self._check_host(url)
         request_headers = {**self.headers, **self.auth.get(origin(url), {})}
         waited = 0.0
@@ -256,7 +256,7 @@ class TrackerHttp:
             waited += wait
             attempt = 0
 
-    def _once(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str]) -> Reply:
+    def _once(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str]) -> HttpReply:
         cap = self.settings.max_response_bytes
         with self.client.stream("GET", url, params=params, headers=headers) as response:
             chunks: list[bytes] = []
@@ -279,7 +279,7 @@ class TrackerHttp:
                 data = json.loads(raw)
             except ValueError:
                 data = None
-        return Reply(final_url, status, response_headers, data)
+        return HttpReply(final_url, status, response_headers, data)
 
     def _parse(self, raw: bytes) -> Any:
         try:
@@ -290,7 +290,7 @@ class TrackerHttp:
                 hint="retry; if it keeps happening, check the API URL or your proxy",
             ) from None
 
-    def _rate_limit_wait(self, reply: Reply) -> float | None:
+    def _rate_limit_wait(self, reply: HttpReply) -> float | None:
         headers = reply.headers
         limited = reply.status == 429 or (
             reply.status == 403 and (headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers)
@@ -314,7 +314,7 @@ class TrackerHttp:
             return max(float(reset) - self.settings.clock() + 1.0, 1.0)
         return 60.0
 
-    def _raise_for_status(self, reply: Reply) -> None:
+    def _raise_for_status(self, reply: HttpReply) -> None:
         status = reply.status
         if 200 <= status < 300:
             return
@@ -367,7 +367,9 @@ def _config_var(tracker: str) -> str:
     )
 
 
-def _next_page(reply: Reply, params: Mapping[str, str] | None) -> tuple[str | None, Mapping[str, str] | None]:
+def _next_page(
+    reply: HttpReply, params: Mapping[str, str] | None
+) -> tuple[str | None, Mapping[str, str] | None]:
     for part in reply.headers.get("link", "").split(","):
         section = part.strip()
         if not section.startswith("<") or ">" not in section:

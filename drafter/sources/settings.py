@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
+from drafter.config import DEFAULT_MAX_CONTEXT, Settings
 from drafter.errors import ConfigError
 
-DEFAULT_MAX_CONTEXT = 60_000
 MIN_MAX_CONTEXT = 2_000
 DEFAULT_MAX_WAIT = 60.0
 DEFAULT_TIMEOUT = 20.0
@@ -136,6 +136,14 @@ class SourceSettings:
             jira_api_version=version,
         )
         return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, notify: Callable[[str], None] | None = None) -> SourceSettings:
+        """The tracker settings of a run whose :class:`~drafter.config.Settings` are resolved: its
+        environment's tokens and API bases, and its ``max_context`` and ``max_wait``."""
+        return cls.from_env(
+            settings.env, max_context=settings.max_context, max_wait=settings.max_wait, notify=notify
+        )
 
     def configured_hosts(self) -> frozenset[str]:
         """Hosts the user named explicitly; only these may be private or loopback addresses."""
