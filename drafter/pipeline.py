@@ -35,6 +35,7 @@ from drafter.drafting.offline import draft_offline
 from drafter.errors import InputError
 from drafter.model.choice import OFFLINE, ModelChoice
 from drafter.model.loop import run_sync
+from drafter.model.meter import empty_usage
 from drafter.sources.context import IssueContext
 from drafter.template.findings import Report
 from drafter.template.outline import Outline
@@ -85,9 +86,7 @@ class DraftResult:
     text: str
     report: Report
     model: str
-    usage: dict[str, int] = field(
-        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-    )
+    usage: dict[str, int] = field(default_factory=empty_usage)
     fallbacks: list[str] = field(default_factory=list)
     # Section ids whose answer stayed unusable after the retry: the draft is partial.
     failed: list[str] = field(default_factory=list)
@@ -240,7 +239,7 @@ def assemble_draft(
         meta = Meta(author=options.author or "TODO(drafter): author", date=today())
     offline = options.model.provider == OFFLINE and options.handle is None
     model_name = draft_model_name(options)
-    usage = usage if usage is not None else {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    usage = usage if usage is not None else empty_usage()
     fallbacks = fallbacks if fallbacks is not None else []
     failed = failed if failed is not None else []
     replaced = replaced if replaced is not None else []

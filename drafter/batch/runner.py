@@ -130,7 +130,7 @@ class BatchRun:
 
     def totals(self) -> dict[str, Any]:
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+        usage = empty_usage()
         for item in self.items:
             counts[item.status] += 1
             for name in usage:

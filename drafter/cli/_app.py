@@ -220,7 +220,3 @@ def fail_usage(message: str) -> typer.Exit:
     """Print a usage error line and return the Exit to raise (exit code 2)."""
     emit(f"error: {message}", err=True)
     return typer.Exit(2)
-
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()

@@ -16,7 +16,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import jinja2
 
@@ -24,20 +23,13 @@ from drafter.document.content import TODO, SectionContent, section_id
 from drafter.sources.context import IssueContext
 from drafter.template import htmlcheck, mdparse
 from drafter.template.outline import MetaField, Outline, Section, placeholders_in
+from drafter.template.resources import jinja_environment, skeleton_dir
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)}
 
 
-@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent.parent / "template")),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return jinja_environment((str(skeleton_dir()),), keep_trailing_newline=True)
 
 
 _CONTAINER = re.compile(r"^(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
@@ -344,12 +336,6 @@ def render_sources(ctx: IssueContext, section_sources: Mapping[str, list[str]]) 
         if f"note:{number}" in used:
             lines.append(f"- Team note {number} (given with --notes)")
     return "\n".join(lines)
-
-
-def strip_sources(text: str) -> str:
-    """``text`` (a body region) without a trailing sources block."""
-    index = text.find(SOURCES_MARK)
-    return text if index < 0 else text[:index].rstrip("\n")
 
 
 def _rules_before(template: mdparse.Split) -> set[int]:

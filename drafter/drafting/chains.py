@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from drafter.document.content import SectionContent, drafted_sections, section_id, todo_content
+from drafter.document.content import SectionContent, section_id, todo_content
 from drafter.drafting.answers import answer_shape, chain_model, ident, section_kind, to_content
 from drafter.drafting.evidence import as_data, inputs_block
 from drafter.drafting.grounding import input_text
@@ -341,10 +341,6 @@ def _has_prompt(prompts: Prompts, name: str) -> bool:
     except DrafterError:
         return False
     return True
-
-
-def all_sections_drafted(outline: Outline) -> list[str]:
-    return [section_id(s) for s in drafted_sections(outline)]
 
 
 Runner = Callable[[ChainSpec], Awaitable[ChainResult]]

@@ -10,7 +10,6 @@ finder to report invented references.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from drafter.sources.context import IssueContext
 
@@ -147,14 +146,3 @@ def invented_identifiers(text: str, source: str) -> list[str]:
         for name in identifiers(text)
         if not re.search(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])", source)
     ]
-
-
-def ground_all(texts: Iterable[str], source: str) -> tuple[list[str], list[str]]:
-    """:func:`ground` over several strings."""
-    out: list[str] = []
-    replaced: list[str] = []
-    for text in texts:
-        fixed, gone = ground(text, source)
-        out.append(fixed)
-        replaced.extend(gone)
-    return out, replaced

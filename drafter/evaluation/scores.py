@@ -27,6 +27,7 @@ from drafter.evaluation.metrics import (
     section_words,
 )
 from drafter.model.choice import OFFLINE
+from drafter.model.meter import empty_usage
 from drafter.model.pricing import estimate_cost
 from drafter.sources.context import IssueContext
 from drafter.template.outline import Outline
@@ -68,9 +69,7 @@ class JudgeSummary:
     sections: dict[str, dict[str, Spread]] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    usage: dict[str, int] = field(
-        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-    )
+    usage: dict[str, int] = field(default_factory=empty_usage)
     cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:

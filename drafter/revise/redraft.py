@@ -44,6 +44,7 @@ from drafter.document.writer import write_atomic
 from drafter.drafting.offline import draft_offline
 from drafter.errors import EditedDraftError, InputError, ProviderError, WriteError
 from drafter.model.choice import OFFLINE, ModelChoice
+from drafter.model.meter import empty_usage
 from drafter.pipeline import issue_fingerprint
 from drafter.sources.context import IssueContext, Note
 from drafter.template.outline import Outline, Section, default_chain, load_outline
@@ -197,7 +198,7 @@ async def _generate(
     wanted = {section_id(s) for s in sections}
     if options.handle is None and options.model.provider == OFFLINE:
         offline = draft_offline(outline, ctx)
-        return {sid: offline[sid] for sid in wanted}, {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+        return {sid: offline[sid] for sid in wanted}, empty_usage()
     from drafter.drafting.chains import Drafter
     from drafter.model.handle import Usage
 
@@ -356,7 +357,7 @@ async def redraft_sections(
             failed = [f for f in failed if f != sid]  # the human wrote it: it is no longer missing
         else:
             todo.append((section, edited))
-    usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+    usage: dict[str, int] = empty_usage()
     new_prov = replace(provenance, failed=failed)
     lines = located.lines
     ctx: IssueContext | None = None

@@ -36,6 +36,7 @@ from drafter.document.provenance import Provenance, read_draft, split_provenance
 from drafter.document.regions import Located, Region, locate
 from drafter.drafting.grounding import input_text, invented
 from drafter.errors import ProviderError
+from drafter.model.meter import empty_usage
 from drafter.sources.context import IssueContext
 from drafter.template.outline import Outline, Section, title_key
 from drafter.template.prompts import Prompts
@@ -96,9 +97,7 @@ class ReviewReport:
     model: str
     findings: list[ReviewFinding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    usage: dict[str, int] = field(
-        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-    )
+    usage: dict[str, int] = field(default_factory=empty_usage)
 
     @property
     def offline(self) -> bool:

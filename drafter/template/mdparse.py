@@ -168,8 +168,3 @@ def paragraphs(tokens: Sequence[Token]) -> Iterator[tuple[Token, Token]]:
     for i, tok in enumerate(tokens):
         if tok.type == "paragraph_open" and i + 1 < len(tokens):
             yield tok, tokens[i + 1]
-
-
-def html_comments(tokens: Sequence[Token]) -> Iterator[Token]:
-    """HTML comment blocks among ``tokens``."""
-    return (t for t in tokens if t.type == "html_block" and t.content.lstrip().startswith("<!--"))

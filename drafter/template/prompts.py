@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from drafter.errors import TemplateError
-from drafter.template.resources import builtin_dir, override_dir
+from drafter.template.resources import builtin_dir, jinja_environment, override_dir
 
 VERSION_MARK = re.compile(r"\{#-?\s*version:\s*([\w.-]+)\s*-?#\}")
 SUFFIX = ".md.j2"
@@ -29,16 +28,8 @@ def prompt_dirs(root: Path | None = None, extra: Path | None = None) -> list[Pat
     return [*dirs, builtin_dir("prompts")]
 
 
-@lru_cache(maxsize=8)
 def _environment(dirs: tuple[str, ...]) -> jinja2.Environment:
-    return ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(list(dirs)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return jinja_environment(dirs)
 
 
 @lru_cache(maxsize=64)

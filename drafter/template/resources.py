@@ -14,25 +14,38 @@ that could name its own file could bring a one-heading template and pass any che
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drafter.errors import TemplateError, TemplateMarkerError
 
-_PACKAGE_DIR = (
-    Path(__file__).resolve().parent.parent
-)  # drafter/, where the wheel puts templates/ and prompts/
+if TYPE_CHECKING:
+    import jinja2
+
+# drafter/: the wheel puts templates/, prompts/ and workflows/ here (pyproject's force-include);
+# a checkout has them at the top of the repository instead.
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_SUFFIX = ".md"
+# Where a checkout keeps what the wheel ships under another name.
+_CHECKOUT = {"workflows": Path("examples") / "github-actions"}
 
 
 def builtin_dir(kind: str) -> Path:
-    """Return the folder of built-in ``templates`` or ``prompts``, installed or in a checkout."""
-    for candidate in (_PACKAGE_DIR / kind, _PACKAGE_DIR.parent / kind):
+    """The folder of drafter's own ``templates``, ``prompts`` or ``workflows``, installed or in a
+    checkout: the one place that knows where drafter's files are."""
+    for candidate in (_PACKAGE_DIR / kind, _PACKAGE_DIR.parent / _CHECKOUT.get(kind, Path(kind))):
         if candidate.is_dir():
             return candidate
     raise TemplateError(
         f"drafter's built-in {kind}/ folder is missing from the installation",
         hint="reinstall drafter with 'pip install --force-reinstall drafter'",
     )
+
+
+def skeleton_dir() -> Path:
+    """The folder of the document skeleton (``document.md.j2``), beside this module."""
+    return Path(__file__).resolve().parent
 
 
 def override_dir(kind: str, root: Path | None = None) -> Path:
@@ -114,4 +127,23 @@ def marker_template(name: str, root: Path | None = None, configured: str | None 
         hint=f"a document may name one of: {known}; pass --template PATH to check it against a "
         f"template file, or add {name}{TEMPLATE_SUFFIX} to .drafter/templates/ "
         "('drafter templates list' shows the known ones)",
+    )
+
+
+@lru_cache(maxsize=8)
+def jinja_environment(dirs: tuple[str, ...], *, keep_trailing_newline: bool = False) -> jinja2.Environment:
+    """The one jinja environment drafter renders its own files with (prompts, the document
+    skeleton): sandboxed and immutable (a team's prompt override runs no code), undefined names
+    are errors, and no autoescaping (the output is markdown and prompts, not HTML). jinja2 is
+    imported here, on first use, so that ``drafter validate`` never loads it."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(list(dirs)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=keep_trailing_newline,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from drafter.errors import InputError, TemplateError, WriteError
-
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # drafter/, as in the wheel
+from drafter.template.resources import builtin_dir
 
 CONFIG_BODY = """\
 # drafter settings (https://github.com/OWNER/drafter#configuration). Precedence: command-line
@@ -99,12 +98,9 @@ class Action:
 
 def workflow_text() -> str:
     """The example GitHub Actions workflow, shipped in the wheel as ``drafter/workflows/drafter.yml``."""
-    for candidate in (
-        _PACKAGE_DIR / "workflows" / "drafter.yml",
-        _PACKAGE_DIR.parent / "examples" / "github-actions" / "drafter.yml",
-    ):
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
+    candidate = builtin_dir("workflows") / "drafter.yml"
+    if candidate.is_file():
+        return candidate.read_text(encoding="utf-8")
     raise TemplateError(
         "drafter's example workflow is missing from the installation",
         hint="reinstall drafter with 'pip install --force-reinstall drafter'",
