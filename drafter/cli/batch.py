@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import functools
 import gc
-import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,7 +126,9 @@ class _Progress:
             emit(_plain_line(item, done, total), err=True)
 
 
-def _reports(run: BatchRun, report: Path | None, junit: Path | None, summary: Path | None) -> None:
+def _reports(
+    run: BatchRun, report: Path | None, junit: Path | None, summary: Path | None, env: Mapping[str, str]
+) -> None:
     from drafter.batch.reports import (
         append_step_summary,
         github_annotations,
@@ -144,7 +145,7 @@ def _reports(run: BatchRun, report: Path | None, junit: Path | None, summary: Pa
     text = markdown_summary(run)
     if summary is not None:
         write_report(summary, text)
-    if append_step_summary(text, os.environ):
+    if append_step_summary(text, env):
         for line in github_annotations(run):
             emit(line)
 
@@ -333,7 +334,7 @@ def batch(
             run = run_openai_batch(wanted, outline, options, staged)
         else:
             run = run_batch(wanted, outline, options)
-    _reports(run, report, junit, summary)
+    _reports(run, report, junit, summary, config.env)
     for item in run.items:
         if item.status in ("written", "invalid", "partial") and item.path:
             emit(item.path)

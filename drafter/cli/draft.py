@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -105,7 +105,7 @@ def from_issue(
         max_context=max_context,
         max_wait=max_wait,
     )
-    editor = editor_command() if edit and not dry_run else None
+    editor = editor_command(settings.env) if edit and not dry_run else None
     request = FromIssueRequest(
         source,
         settings,
@@ -173,12 +173,12 @@ def _template_flag(template: str | None) -> str:
     return ""
 
 
-def editor_command() -> list[str]:
+def editor_command(env: Mapping[str, str]) -> list[str]:
     """``$VISUAL`` or ``$EDITOR`` split like a shell would; an InputError when neither is set."""
     import shlex
 
     for name in ("VISUAL", "EDITOR"):
-        value = os.environ.get(name, "").strip()
+        value = env.get(name, "").strip()
         if value:
             try:
                 command = shlex.split(value)

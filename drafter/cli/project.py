@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from drafter.cli._app import app, emit
+from drafter.cli._common import resolved
 
 
 class ConfigFormat(StrEnum):
@@ -26,9 +26,9 @@ def show_config(
     The config file is the nearest pyproject.toml with [tool.drafter], or drafter.toml, from the
     working directory up to the repository root. Secrets are shown masked.
     """
-    from drafter.config import SECRET_VARS, resolve_settings
+    from drafter.config import SECRET_VARS
 
-    settings = resolve_settings({}, os.environ)
+    settings = resolved()
     data = settings.to_dict()
     if fmt is ConfigFormat.json:
         emit(json.dumps(data, indent=2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -85,9 +84,7 @@ def _explicit_template(template: str | None) -> str | None:
     """--template or DRAFTER_TEMPLATE; a config-file template does not override a draft's own."""
     if template is not None:
         return template
-    from drafter.config import resolve_settings
-
-    settings = resolve_settings({}, os.environ)
+    settings = resolved()
     return settings.template if settings.origin("template").startswith("env ") else None
 
 
