@@ -28,7 +28,6 @@ from drafter.cli._common import (
     refuse_terminal_stdin,
     resolved,
 )
-from drafter.config.redaction import for_terminal
 from drafter.errors import InputError
 
 if TYPE_CHECKING:
@@ -117,6 +116,8 @@ class _Progress:
 
     def __call__(self, item: BatchItem, done: int, total: int) -> None:
         if self.bar is not None:
+            from drafter.config.redaction import for_terminal
+
             said = for_terminal(f"{item.status} {item.source}")
             self.bar.update(self.task, completed=done, description=said)
             if item.status in ("failed", "invalid", "partial"):

@@ -62,7 +62,9 @@ def _read(path: Path) -> str:
     return read_text_file(path, "draft")
 
 
-def _outline(text: str, template: str | None) -> Outline:
+def _outline(text: str, template: str | None, configured: str | None = None) -> Outline:
+    """``template`` if given, else the template the draft names (a known one only, or the
+    config's ``configured`` template), else the default."""
     from drafter.document.provenance import split_provenance
     from drafter.template.outline import load_outline
     from drafter.template.validate import template_marker
@@ -74,17 +76,15 @@ def _outline(text: str, template: str | None) -> Outline:
     if not recorded:
         return load_outline(None)
     # Named by the document itself: only a template the project knows (see marker_template).
-    from drafter.template.documents import configured_template
     from drafter.template.resources import marker_template
 
-    return load_outline(marker_template(recorded, configured=configured_template()))
+    return load_outline(marker_template(recorded, configured=configured))
 
 
-def _explicit_template(template: str | None) -> str | None:
+def _explicit_template(template: str | None, settings: Settings) -> str | None:
     """--template or DRAFTER_TEMPLATE; a config-file template does not override a draft's own."""
     if template is not None:
         return template
-    settings = resolved()
     return settings.template if settings.origin("template").startswith("env ") else None
 
 
@@ -137,11 +137,11 @@ def review(
     choice = choose_model(config)
     handle = None if choice.provider == OFFLINE else build_handle(choice)
     attach_tracer(handle, trace, config)
-    template = _explicit_template(template)
+    template = _explicit_template(template, config)
     reports = []
     for path in paths:
         text = _read(path)
-        outline = _outline(text, template)
+        outline = _outline(text, template, config.template)
         ctx = _inputs(path, text, source, config)
         reports.append(review_text(text, outline, path=str(path), ctx=ctx, handle=handle))
     if fmt is ReviewFormat.json:
@@ -248,7 +248,9 @@ def redraft(
         assert section is not None
         names = [section]
     if dry_run:
-        _redraft_dry_run(path, names, source, choice.spec, load)
+        _redraft_dry_run(
+            path, names, source, choice.spec, load, _outline(_read(path), template, config.template)
+        )
         return
     handle = None if choice.provider == OFFLINE else build_handle(choice)
     attach_tracer(handle, trace, config)
@@ -294,7 +296,12 @@ def redraft(
 
 
 def _redraft_dry_run(
-    path: Path, sections: list[str], source: str | None, model: str, load: Callable[[str], IssueContext]
+    path: Path,
+    sections: list[str],
+    source: str | None,
+    model: str,
+    load: Callable[[str], IssueContext],
+    outline: Outline,
 ) -> None:
     """``redraft --dry-run``: the prompts of the chains that own SECTIONS, as from-issue prints them."""
     from drafter.cli.draft import DraftFormat, print_dry_run
@@ -303,7 +310,6 @@ def _redraft_dry_run(
     from drafter.revise.redraft import find_section
 
     text = _read(path)
-    outline = _outline(text, None)
     targets = [find_section(outline, name) for name in sections]
     provenance = read_draft(text, path).provenance
     spec = source or (provenance.source_spec if provenance else "")
@@ -331,15 +337,15 @@ def status(
     """
     from drafter.revise.status import draft_status
 
-    template = _explicit_template(template)
     config = resolved(max_context=max_context, max_wait=max_wait)  # once, not once per draft
+    template = _explicit_template(template, config)
     reports = []
     for path in paths:
         text = _read(path)
         reports.append(
             draft_status(
                 text,
-                _outline(text, template),
+                _outline(text, template, config.template),
                 _inputs(path, text, source, config),
                 path=str(path),
             )
