@@ -42,7 +42,7 @@ from drafter.batch.runner import BatchItem, BatchOptions, BatchRun, Runner, fail
 from drafter.config.redaction import redact
 from drafter.document.content import SectionContent
 from drafter.document.writer import draft_filename, inspect_target
-from drafter.drafting.chains import ChainResult, ChainSpec, Drafter, chain_schema, plan
+from drafter.drafting.chains import ChainResult, ChainRunner, ChainSpec, chain_schema, plan
 from drafter.errors import InputError
 from drafter.model.choice import OFFLINE
 from drafter.model.handle import Usage, reply_from_text
@@ -155,7 +155,7 @@ class _Job:
 
     item: BatchItem
     ctx: IssueContext
-    drafter: Drafter
+    drafter: ChainRunner
     tag: str
     started: float
     results: dict[str, ChainResult] = field(default_factory=dict)
@@ -408,7 +408,7 @@ class _StagedRunner(Runner):
                 # The draft's file name, not the source as given: a custom_id must not depend on
                 # where the repository is checked out, or a resumed run would not recognise it.
                 tag = hashlib.sha256(f"{draft_filename(ctx)}\n{wanted}".encode()).hexdigest()[:20]
-                drafter = Drafter(self.outline, ctx, None, prompts)
+                drafter = ChainRunner(self.outline, ctx, None, prompts)
                 jobs.append(_Job(item, ctx, drafter, tag, started))
 
         await asyncio.gather(*(prepare(item) for item in items))

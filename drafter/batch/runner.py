@@ -8,7 +8,7 @@ Usage::
     print(run.totals())
 
 Each source is fetched in a worker thread (``asyncio.to_thread``) and drafted with
-:func:`drafter.pipeline.draft_async`. ``concurrency`` is the number of model calls in flight; up
+:func:`drafter.pipeline.draft_to`, the step ``from-issue`` uses too. ``concurrency`` is the number of model calls in flight; up
 to twice as many issues are in progress, so that while a draft waits on its own previous answer
 (problem -> solution -> risks) another issue's call takes the free slot (under a token or cost
 budget, ``concurrency`` issues). All drafts share the model handle (one HTTP client for the model
@@ -29,22 +29,21 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from drafter.batch.sources import dedupe, parse_shard, read_sources_file, select_shard, shard_of, source_key
 from drafter.document.locks import draft_lock
-from drafter.document.provenance import record_source
-from drafter.document.writer import draft_filename, inspect_target
+from drafter.document.writer import WriteStatus, draft_filename, inspect_target
 from drafter.errors import DrafterError, InputError
 from drafter.model.meter import empty_usage, metered
 from drafter.model.pricing import estimate_cost
 from drafter.pipeline import (
     DraftOptions,
     DraftResult,
-    draft_async,
     draft_model_name,
+    draft_to,
     expected_inputs_hash,
     prompt_versions,
     write_result,
@@ -253,10 +252,16 @@ class Runner:
         if id(item) in self.repairs:
             await self._repair(item, ctx, self.repairs[id(item)])
             return
-        per_item = replace(options.draft, source_spec=record_source(item.source, Path(item.path)))
-        result = await draft_async(ctx, self.outline, per_item)
-        self._check_claim(item)
-        await self._write(item, result)
+        result, status = await draft_to(
+            ctx,
+            self.outline,
+            options.draft,
+            Path(item.path),
+            source=item.source,
+            force=options.force,
+            before_write=lambda: self._check_claim(item),
+        )
+        self._record(item, result, status)
 
     async def _prepare(self, item: BatchItem) -> IssueContext | None:
         """Fetch the issue and decide whether it needs drafting; ``None`` once ``item`` is settled."""
@@ -322,11 +327,15 @@ class Runner:
             raise InputError(reason, hint="list it once")
 
     async def _write(self, item: BatchItem, result: DraftResult) -> None:
-        """Write a finished draft and settle ``item`` (written, unchanged or invalid)."""
+        """Write a draft finished elsewhere (``--via openai-batch``) and settle ``item``."""
         assert item.path is not None
+        status = await asyncio.to_thread(write_result, result, Path(item.path), force=self.options.force)
+        self._record(item, result, status)
+
+    def _record(self, item: BatchItem, result: DraftResult, status: WriteStatus) -> None:
+        """Count a written draft's usage and give ``item`` its status (written, partial, invalid...)."""
         item.usage = dict(result.usage)
         self._spend(result.model, result.usage)
-        status = await asyncio.to_thread(write_result, result, Path(item.path), force=self.options.force)
         item.findings = [finding.to_dict() for finding in result.report.findings]
         if result.failed:
             item.status = "partial"

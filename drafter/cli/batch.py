@@ -359,7 +359,7 @@ def batch(
 
 def _dry_run(wanted: list[str], outline: Any, model: str, settings: Any, notes: Any) -> None:
     """``batch --dry-run``: each issue's prompts, as ``from-issue --dry-run`` prints them; no model call."""
-    from drafter.cli.draft import DraftFormat, print_dry_run
+    from drafter.cli.from_issue import DraftFormat, print_dry_run
     from drafter.sources import load_source
 
     for spec in wanted:

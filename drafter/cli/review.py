@@ -304,7 +304,7 @@ def _redraft_dry_run(
     outline: Outline,
 ) -> None:
     """``redraft --dry-run``: the prompts of the chains that own SECTIONS, as from-issue prints them."""
-    from drafter.cli.draft import DraftFormat, print_dry_run
+    from drafter.cli.from_issue import DraftFormat, print_dry_run
     from drafter.document.provenance import read_draft
     from drafter.drafting.chains import plan
     from drafter.revise.redraft import find_section

@@ -259,10 +259,13 @@ def render_document(
     meta: Meta,
     *,
     notice: str | None = None,
+    rendered: Mapping[str, str] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """Render the whole draft; returns ``(markdown, {section id: rendered body})``.
 
-    The provenance block is not part of the result: :mod:`drafter.document.provenance` appends it.
+    ``rendered`` holds bodies already made by :func:`section_body` (a draft checked section by
+    section before a re-ask), so no section is rendered twice. The provenance block is not part
+    of the result: :mod:`drafter.document.provenance` appends it.
     """
     template = _template_split(outline.text)
     raws = list(template.sections)
@@ -279,7 +282,10 @@ def render_document(
     for section in outline.walk():
         sid = section_id(section)
         content = contents.get(sid)
-        body = section_body(section, content) if content is not None else ""
+        if rendered is not None and sid in rendered:
+            body = rendered[sid]
+        else:
+            body = section_body(section, content) if content is not None else ""
         bodies[sid] = body
         sections.append(
             {

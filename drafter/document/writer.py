@@ -97,7 +97,7 @@ class Existing:
     inputs_hash: str | None
     text: str = ""
     state: StateStatus = "none"
-    # Section ids recorded as failed: the draft is partial (see drafter.pipeline.DraftResult).
+    # Section ids recorded as failed: the draft is partial (see drafter.drafting.compose.DraftResult).
     failed: tuple[str, ...] = ()
     template: str = ""
 

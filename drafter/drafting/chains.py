@@ -149,7 +149,7 @@ class ChainResult:
     seconds: float = 0.0
 
 
-class Drafter:
+class ChainRunner:
     """Runs the chains of one template for one issue."""
 
     def __init__(

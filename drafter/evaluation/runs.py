@@ -238,7 +238,7 @@ async def run_eval_async(
 ) -> EvalRun:
     """Draft every case with every variant (one draft at a time) and measure each draft."""
     from drafter.document.writer import draft_filename, slugify
-    from drafter.pipeline import PROMPT_NAMES, DraftOptions, draft_async, write_result
+    from drafter.pipeline import PROMPT_NAMES, DraftOptions, draft_async, draft_to
 
     if not cases:
         raise InputError("no issues to evaluate", hint="give SOURCES or --from-file")
@@ -263,15 +263,19 @@ async def run_eval_async(
                 author=settings.author,
                 prompts_dir=variant.prompts_dir,
             )
-            result = await draft_async(case.ctx, outline, options)
-            metrics = measure(
-                result.text, case.ctx, outline, source=case.source, budgets=settings.budgets, result=result
-            )
+            path: Path | None = None
             if settings.out_dir is not None:
                 folder = settings.out_dir / slugify(variant.name, 80)
                 folder.mkdir(parents=True, exist_ok=True)
                 path = folder / draft_filename(case.ctx)
-                write_result(result, path, force=True)  # its own output folder: replaced each run
+                # Its own output folder: replaced each run.
+                result, _ = await draft_to(case.ctx, outline, options, path, source=case.source, force=True)
+            else:
+                result = await draft_async(case.ctx, outline, options)
+            metrics = measure(
+                result.text, case.ctx, outline, source=case.source, budgets=settings.budgets, result=result
+            )
+            if path is not None:
                 metrics.path = str(path)
             if settings.judge is not None:
                 if settings.on_event:

@@ -34,7 +34,7 @@ from drafter.template.outline import Outline
 from drafter.template.validate import validate_text
 
 if TYPE_CHECKING:
-    from drafter.pipeline import DraftResult
+    from drafter.drafting.compose import DraftResult
 
 
 # -- one draft's metrics ------------------------------------------------------------------------------

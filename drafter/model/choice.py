@@ -144,4 +144,4 @@ def _positive_int(value: str | None, name: str) -> int | None:
     return int(value)
 
 
-# The name of the message that spells out the answer's JSON shape in words (chains.Drafter).
+# The name of the message that spells out the answer's JSON shape in words (chains.ChainRunner).

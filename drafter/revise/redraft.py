@@ -41,11 +41,11 @@ from drafter.document.provenance import (
 from drafter.document.regions import Located, Region, bare, locate
 from drafter.document.render import render_sources, section_body, used_sources
 from drafter.document.writer import write_atomic
+from drafter.drafting.compose import issue_fingerprint
 from drafter.drafting.offline import draft_offline
 from drafter.errors import EditedDraftError, InputError, ProviderError, WriteError
 from drafter.model.choice import OFFLINE, ModelChoice
 from drafter.model.meter import empty_usage
-from drafter.pipeline import issue_fingerprint
 from drafter.sources.context import IssueContext, Note
 from drafter.template.outline import Outline, Section, default_chain, load_outline
 from drafter.template.prompts import Prompts
@@ -199,7 +199,7 @@ async def _generate(
     if options.handle is None and options.model.provider == OFFLINE:
         offline = draft_offline(outline, ctx)
         return {sid: offline[sid] for sid in wanted}, empty_usage()
-    from drafter.drafting.chains import Drafter
+    from drafter.drafting.chains import ChainRunner
     from drafter.model.handle import Usage
 
     if options.handle is None:
@@ -207,15 +207,15 @@ async def _generate(
 
         options.handle = build_handle(options.model)
     assert options.handle is not None
-    drafter = Drafter(outline, ctx, options.handle, Prompts(extra=options.prompts_dir))
+    runner = ChainRunner(outline, ctx, options.handle, Prompts(extra=options.prompts_dir))
     usage = Usage()
     out: dict[str, SectionContent | None] = {}
     fresh: dict[str, str] = {}
-    for spec in drafter.specs:
+    for spec in runner.specs:
         owned = {section_id(s): s for s in spec.sections.values()}
         if not wanted & owned.keys():
             continue
-        result = await drafter.run_chain(spec, _previous(located, set(spec.depends_on), fresh))
+        result = await runner.run_chain(spec, _previous(located, set(spec.depends_on), fresh))
         usage.add(result.usage)
         for sid in wanted & owned.keys():
             content = result.contents.get(sid)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from drafter.pipeline import DraftOptions
+from drafter.drafting.compose import DraftOptions
 from drafter.revise.redraft import RedraftOptions, RedraftRun, redraft_sections
 from drafter.sources.context import IssueContext
 from drafter.template.findings import Report

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from drafter.document.content import drafted_sections, section_id
 from drafter.document.provenance import Provenance, digest, read_draft, state_path, state_problem
 from drafter.document.regions import Located, locate
-from drafter.pipeline import issue_fingerprint
+from drafter.drafting.compose import issue_fingerprint
 from drafter.sources.context import Comment, IssueContext
 from drafter.template.outline import Outline
 
@@ -143,7 +143,7 @@ def draft_status(
     """Compare a draft with its record and with the issue as it is now (``ctx``).
 
     The record is read from the draft's state file beside ``path``, unless ``provenance`` (a
-    :class:`~drafter.pipeline.DraftResult`'s, say) is given.
+    :class:`~drafter.drafting.compose.DraftResult`'s, say) is given.
     """
     report = StatusReport(path)
     file = Path(path) if path != "<text>" else None

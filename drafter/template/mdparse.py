@@ -168,3 +168,8 @@ def paragraphs(tokens: Sequence[Token]) -> Iterator[tuple[Token, Token]]:
     for i, tok in enumerate(tokens):
         if tok.type == "paragraph_open" and i + 1 < len(tokens):
             yield tok, tokens[i + 1]
+
+
+def normalise(text: str) -> str:
+    """Fold whitespace, case and emphasis marks, for comparing prose such as guidance or cells."""
+    return " ".join(text.replace("*", "").replace("`", "").split()).lower()

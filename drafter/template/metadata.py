@@ -6,12 +6,19 @@ document says) read the block the same way, so the reading lives here, on markdo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import datetime as _dt
+import re
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Literal
 
 from markdown_it.token import Token
 
 from drafter.template import mdparse
+from drafter.template.findings import Finding
+from drafter.template.mdparse import normalise
+
+if TYPE_CHECKING:
+    from drafter.template.outline import MetaField
 
 
 def metadata_lines(tokens: Sequence[Token]) -> list[tuple[str, str, int]]:
@@ -57,3 +64,59 @@ def metadata_entries(tokens: Sequence[Token]) -> list[tuple[str, str, int, Liter
                 value = str(link)
             found.append((key.strip(), value, start + offset, "bold"))
     return found
+
+
+def check_metadata(
+    fields: Sequence[MetaField], preamble: Sequence[Token], placeholders: Collection[str]
+) -> list[Finding]:
+    """The validator's findings for a document's header block: fields missing, still holding a
+    placeholder, or outside their allowed values (a choice, a date)."""
+    if not fields:
+        return []
+    findings: list[Finding] = []
+    found = {normalise(k): (v, line) for k, v, line in metadata_lines(preamble)}
+    anchor = next((mdparse.line_of(t) for t in preamble if t.map), 1)
+    for spec in fields:
+        if spec.key not in found:
+            findings.append(
+                Finding(
+                    "metadata-missing",
+                    "error",
+                    max(1, anchor),
+                    f"header field '{spec.name}' is missing; add a line "
+                    f"'{spec.line(_example(spec.kind, spec.choices))}' to the header block",
+                )
+            )
+            continue
+        value, line = found[spec.key]
+        if not value or value == spec.placeholder or value in placeholders:
+            message = (
+                f"header field '{spec.name}' still holds the placeholder '{value or spec.placeholder}'; "
+                f"fill in {_example(spec.kind, spec.choices)}"
+            )
+            findings.append(Finding("placeholder-left", "error", max(1, line), message))
+        elif spec.kind == "choice" and value.lower() not in {c.lower() for c in spec.choices}:
+            message = f"header field '{spec.name}' is '{value}'; use one of {', '.join(spec.choices)}"
+            findings.append(Finding("metadata-invalid", "error", max(1, line), message))
+        elif spec.kind == "date" and not _is_date(value):
+            message = f"header field '{spec.name}' is '{value}'; write a date as YYYY-MM-DD, e.g. 2026-01-31"
+            findings.append(Finding("metadata-invalid", "error", max(1, line), message))
+    return findings
+
+
+def _example(kind: str, choices: Iterable[str]) -> str:
+    if kind == "date":
+        return "a date as YYYY-MM-DD"
+    if kind == "choice":
+        return "one of " + "/".join(choices)
+    return "a value"
+
+
+def _is_date(value: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

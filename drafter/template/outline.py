@@ -35,6 +35,7 @@ from markdown_it.token import Token
 
 from drafter.errors import TemplateError
 from drafter.template import mdparse
+from drafter.template.mdparse import normalise
 from drafter.template.metadata import metadata_entries
 
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)*)[.)]?\s+(?=\S)")
@@ -76,11 +77,6 @@ def title_key(title: str) -> str:
     _, rest, _ = clean_title(title)
     rest = rest.lower().replace("&", " and ")
     return " ".join("".join(ch if ch.isalnum() else " " for ch in rest).split())
-
-
-def normalise(text: str) -> str:
-    """Fold whitespace and case, for comparing prose such as guidance or table cells."""
-    return " ".join(text.replace("*", "").replace("`", "").split()).lower()
 
 
 def placeholders_in(text: str) -> list[str]:

@@ -11,7 +11,6 @@ only markdown-it-py and the outline, never the model stack.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from collections.abc import Iterable, Sequence
 
@@ -19,8 +18,9 @@ from markdown_it.token import Token
 
 from drafter.template import htmlcheck, mdparse
 from drafter.template.findings import Finding, Report, Severity
-from drafter.template.metadata import metadata_lines
-from drafter.template.outline import Outline, Section, clean_title, normalise, title_key
+from drafter.template.mdparse import normalise
+from drafter.template.metadata import check_metadata
+from drafter.template.outline import Outline, Section, clean_title, title_key
 
 _TODO = re.compile(r"\bTODO\b")
 _TEMPLATE_MARK = re.compile(r"<!--\s*drafter:template\s+([\w./-]+)\s*-->")
@@ -124,53 +124,13 @@ class _Checker:
                     1,
                     "the document has no title; start it with a level-1 heading ('# Title')",
                 )
-        self._check_metadata(preamble)
+        self.findings.extend(check_metadata(self.outline.metadata, preamble, self.placeholders))
         self._check_sections(raws)
         self._check_todos()
         for line, message in htmlcheck.unbalanced(self.text):
             self.add("html-unbalanced", "error", line, message)
         self.findings.sort(key=lambda f: (f.line, f.rule))
         return self.findings
-
-    # -- metadata ---------------------------------------------------------------------------
-    def _check_metadata(self, preamble: list[Token]) -> None:
-        if not self.outline.metadata:
-            return
-        found = {normalise(k): (v, line) for k, v, line in metadata_lines(preamble)}
-        anchor = next((mdparse.line_of(t) for t in preamble if t.map), 1)
-        for spec in self.outline.metadata:
-            if spec.key not in found:
-                self.add(
-                    "metadata-missing",
-                    "error",
-                    anchor,
-                    f"header field '{spec.name}' is missing; add a line "
-                    f"'{spec.line(_example(spec.kind, spec.choices))}' to the header block",
-                )
-                continue
-            value, line = found[spec.key]
-            if not value or value == spec.placeholder or value in self.placeholders:
-                self.add(
-                    "placeholder-left",
-                    "error",
-                    line,
-                    f"header field '{spec.name}' still holds the placeholder '{value or spec.placeholder}'; "
-                    f"fill in {_example(spec.kind, spec.choices)}",
-                )
-            elif spec.kind == "choice" and value.lower() not in {c.lower() for c in spec.choices}:
-                self.add(
-                    "metadata-invalid",
-                    "error",
-                    line,
-                    f"header field '{spec.name}' is '{value}'; use one of {', '.join(spec.choices)}",
-                )
-            elif spec.kind == "date" and not _is_date(value):
-                self.add(
-                    "metadata-invalid",
-                    "error",
-                    line,
-                    f"header field '{spec.name}' is '{value}'; write a date as YYYY-MM-DD, e.g. 2026-01-31",
-                )
 
     # -- sections ---------------------------------------------------------------------------
     def _check_sections(self, raws: list[mdparse.RawSection]) -> None:
@@ -236,19 +196,7 @@ class _Checker:
             has_child_headings = (
                 mapping[t_index] + 1 < len(raws) and raws[mapping[t_index] + 1].level > raw.level
             )
-            if section.has_body and raw.is_blank() and not has_child_headings:
-                # A section whose template guidance is only an HTML comment (the KEP shape) is
-                # often left empty on purpose; report it, but do not fail the document for it.
-                self.add(
-                    "empty-section",
-                    "error" if section.required and section.visible_body else "warning",
-                    raw.line,
-                    f"section '{section.heading}' is empty; write its content"
-                    + (" or remove the optional section" if not section.required else ""),
-                    section.heading,
-                )
-                continue
-            self._check_body(section, raw)
+            self._check_content(section, raw, has_child_headings)
 
         for d_index, raw in enumerate(raws):
             if d_index not in matched_docs:
@@ -259,6 +207,40 @@ class _Checker:
                     f"section '{raw.text}' is not in template '{self.outline.name}'; "
                     "rename it to a template section or keep it as an intentional addition",
                 )
+
+    def _check_content(self, section: Section, raw: mdparse.RawSection, has_child_headings: bool) -> None:
+        if section.has_body and raw.is_blank() and not has_child_headings:
+            # A section whose template guidance is only an HTML comment (the KEP shape) is
+            # often left empty on purpose; report it, but do not fail the document for it.
+            self.add(
+                "empty-section",
+                "error" if section.required and section.visible_body else "warning",
+                raw.line,
+                f"section '{section.heading}' is empty; write its content"
+                + (" or remove the optional section" if not section.required else ""),
+                section.heading,
+            )
+            return
+        self._check_body(section, raw)
+
+    def check_alone(self, section: Section) -> list[Finding]:
+        """The findings of ``section``'s own body, this checker's text being that section alone."""
+        raws = list(self.doc.sections)
+        if not raws:
+            return []
+        raw = raws[0]
+        if section.required and _says_not_applicable(raw):
+            self.add(
+                "empty-section",
+                "error",
+                raw.line,
+                f"required section '{section.heading}' only says N/A; the template requires "
+                "it: write its content, or say in a sentence why it does not apply",
+                section.heading,
+            )
+        elif not _says_not_applicable(raw):
+            self._check_content(section, raw, bool(section.children))
+        return self.findings
 
     @staticmethod
     def _descendants(template: list[Section], t_index: int) -> set[int]:
@@ -462,25 +444,24 @@ class _Checker:
                 )
 
 
-def _example(kind: str, choices: Iterable[str]) -> str:
-    if kind == "date":
-        return "a date as YYYY-MM-DD"
-    if kind == "choice":
-        return "one of " + "/".join(choices)
-    return "a value"
-
-
-def _is_date(value: str) -> bool:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return False
-    try:
-        _dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
 def validate_text(text: str, outline: Outline, *, path: str = "<text>", strict: bool = False) -> Report:
     """Check one document's markdown against ``outline``; never raises on odd markdown."""
     findings = _Checker(outline, text, strict).run()
     return Report(path=path, template=outline.name, findings=tuple(findings))
+
+
+def check_sections(
+    outline: Outline, bodies: Iterable[tuple[Section, str]], *, strict: bool = False
+) -> list[Finding]:
+    """The body findings of each ``(section, rendered body)``, each checked on its own.
+
+    A re-ask needs only the findings of the sections a chain drafted, not a whole document
+    rendered and validated once more: this runs the same body rules as :func:`validate_text`
+    (empty, N/A, guidance and placeholders left, tables, fences) on one section at a time. Line
+    numbers count from the section's heading.
+    """
+    findings: list[Finding] = []
+    for section, body in bodies:
+        text = f"{'#' * section.level} {section.raw_title}\n\n{body}\n"
+        findings.extend(_Checker(outline, text, strict).check_alone(section))
+    return findings

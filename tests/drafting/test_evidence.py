@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from drafter.drafting.chains import Drafter, chain_schema, plan
+from drafter.drafting.chains import ChainRunner, chain_schema, plan
 from drafter.drafting.evidence import as_data, inputs_block
 from drafter.model.choice import resolve_model
 from drafter.model.handle import ModelHandle
@@ -34,7 +34,7 @@ RULES = [
 
 
 def _messages(ctx: IssueContext, template: str = "technical-design") -> dict[str, list[str]]:
-    drafter = Drafter(load_outline(template), ctx, None, Prompts())
+    drafter = ChainRunner(load_outline(template), ctx, None, Prompts())
     return {
         spec.name: [str(m.content) for m in drafter.messages(spec, "[earlier]")] for spec in drafter.specs
     }

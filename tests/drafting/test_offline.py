@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from drafter import pipeline
 from drafter.document.provenance import split_provenance, was_edited
+from drafter.drafting import compose as pipeline
 from drafter.drafting.grounding import input_text, invented
 from drafter.model.choice import resolve_model
 from drafter.pipeline import OFFLINE_NOTICE, DraftOptions, DraftResult, draft

@@ -206,12 +206,12 @@ def print_dry_run(
     ctx: IssueContext, outline: Outline, model: str, fmt: DraftFormat, chains: set[str] | None = None
 ) -> None:
     """Print what each chain (or only ``chains``) would send; shared by from-issue, batch and redraft."""
-    from drafter.drafting.chains import Drafter
+    from drafter.drafting.chains import ChainRunner
     from drafter.template.prompts import Prompts
 
     # Every model but the offline drafter is reached through an OpenAI-compatible server, which
     # is sent the JSON schema itself (see drafter.model.openai).
-    plans = Drafter(outline, ctx, None, Prompts()).dry_run(native_schema=model != "offline")
+    plans = ChainRunner(outline, ctx, None, Prompts()).dry_run(native_schema=model != "offline")
     if chains is not None:
         plans = [p for p in plans if p["chain"] in chains]
     if fmt is DraftFormat.json:
