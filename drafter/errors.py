@@ -8,7 +8,8 @@ below; nothing else in the package prints or exits. Set ``DRAFTER_DEBUG=1`` to g
     +-- InputError                    exit 2  bad flag value, unreadable file, malformed input
     |   +-- TemplateError             exit 2  unknown template, template that cannot be parsed
     |   |   +-- TemplateMarkerError   exit 2  a document's template marker names a path or unknown name
-    |   +-- SourceError               exit 2  issue cannot be fetched (URL, HTTP status, budget)
+    |   +-- SourceError               exit 2  issue cannot be fetched (URL, 404, 401/403, shape)
+    |   |   +-- TrackerUnavailableError  exit 3  tracker unreachable or failing after retries
     |   +-- ConfigError               exit 2  bad configuration value
     |   +-- WriteError                exit 2  the output path cannot be written (missing, read-only)
     +-- EditedDraftError              exit 2  refusing to overwrite a draft a human edited
@@ -65,6 +66,17 @@ class SourceError(InputError):
     def __init__(self, message: str, *, hint: str | None = None, status: int | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class TrackerUnavailableError(SourceError):
+    """Raised when the tracker cannot be reached, or keeps failing, after the retries: a network
+    error, a timeout, HTTP 5xx, or a rate limit that outlasts ``--max-wait``.
+
+    A :class:`SourceError` (code that catches those still does), but exit 3 like the model's
+    failures: nothing in the user's input is wrong, and a later run may well succeed.
+    """
+
+    exit_code = EXIT_RUNTIME
 
 
 class ConfigError(InputError):

@@ -72,9 +72,16 @@ __all__ = [
 ]
 
 
-def target_path(ctx: IssueContext, out: Path | None, out_dir: Path) -> Path:
-    """``--out`` if given, else ``--out-dir`` / the sanitised draft file name."""
-    return out if out is not None else out_dir / draft_filename(ctx)
+def target_path(
+    ctx: IssueContext,
+    out: Path | None,
+    out_dir: Path,
+    template: str | None = None,
+    settings: Settings | None = None,
+) -> Path:
+    """``--out`` if given, else ``--out-dir`` / the sanitised draft file name, which names
+    ``template`` when it is not the default one (:func:`drafter.document.writer.draft_filename`)."""
+    return out if out is not None else out_dir / draft_filename(ctx, template, settings)
 
 
 def write_result(result: DraftResult, path: Path, *, force: bool = False) -> WriteStatus:
@@ -250,11 +257,11 @@ def from_issue(request: FromIssueRequest, prepared: Prepared | None = None) -> F
                     f"cannot create --out-dir {settings.out_dir}: {exc.strerror}",
                     hint="pick a writable folder",
                 ) from None
-        path = target_path(ctx, request.out, settings.out_dir)
+        path = target_path(ctx, request.out, settings.out_dir, outline.name, settings)
         waiting = f"{path.name}: waiting for another drafter run (pid {{}}) drafting it"
         # Held from the check to the write, so a concurrent run never drafts the same file too.
         with draft_lock_sync(path, lambda pid: request.say(waiting.format(pid or "?"))):
-            check_target(path, force=request.force)  # refused before any model call
+            check_target(path, force=request.force, template=outline.name)  # before any model call
             job = draft_to(ctx, outline, options, path, source=request.source, force=request.force)
             result, status = run_sync(job, lambda: [options.handle])
     usage = result.usage

@@ -105,6 +105,12 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.setenv("DRAFTER_CONFIG_DIR", str(tmp_path / "config"))
+    # The user's own config and cache folders (platformdirs): never the developer's.
+    monkeypatch.setenv("DRAFTER_USER_CONFIG", str(tmp_path / "user-config" / "drafter.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("DRAFTER_NO_GH", "1")  # a developer's `gh` login never reaches a test
     monkeypatch.setenv("TERMINAL_WIDTH", "120")
     monkeypatch.setenv("_TYPER_FORCE_DISABLE_TERMINAL", "1")
     monkeypatch.setenv("NO_COLOR", "1")

@@ -267,7 +267,7 @@ class Runner:
         """Fetch the issue and decide whether it needs drafting; ``None`` once ``item`` is settled."""
         options = self.options
         ctx = await asyncio.to_thread(self._load, item.source)
-        path = options.out_dir / draft_filename(ctx)
+        path = options.out_dir / draft_filename(ctx, self.outline.name)
         item.path = str(path)
         self._claim(item, path.resolve())
         stack = self.stacks.get(id(item))

@@ -11,6 +11,7 @@ from drafter.cli import batch as _batch  # noqa: F401
 from drafter.cli import eval as _eval  # noqa: F401
 from drafter.cli import fetch as _fetch  # noqa: F401
 from drafter.cli import from_issue as _from_issue  # noqa: F401
+from drafter.cli import models as _models  # noqa: F401
 from drafter.cli import project as _project  # noqa: F401
 from drafter.cli import prompts as _prompts  # noqa: F401
 from drafter.cli import review as _review  # noqa: F401

@@ -11,12 +11,31 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import typer
+import typer.core
 from typer.core import TyperGroup
 
 from drafter.errors import EXIT_RUNTIME, DrafterError
+
+# Help is plain text (rich_markup_mode=None below). typer 0.19 still escapes every "[required]"
+# and "[default: ...]" for rich's markup when rich is installed, which printed "\[required]" on
+# every --help, and it imported rich to do so. With help as plain text nothing needs escaping.
+typer.core.HAS_RICH = False
+
+
+def examples(*pairs: tuple[str, str]) -> str:
+    """An "Examples:" block for a command's ``--help`` (click's ``\\b`` keeps its lines unwrapped).
+
+    Each pair is ``(what it does, the command)``, shown as a comment over a ``$`` line, like gh's
+    EXAMPLES; ``tests/cli/test_help.py`` runs every example's parser to keep them true.
+    """
+    lines = ["\b", "Examples:"]
+    for what, command in pairs:
+        lines += [f"  # {what}", f"  $ {command}"]
+    return "\n".join(lines)
 
 
 def _debug() -> bool:
@@ -43,13 +62,58 @@ COMMAND_ORDER = (
     "templates",
     "prompts",
     "eval",
+    "models",
     "config",
     "init",
 )
 
+# Options of the whole app that users type after the subcommand too (`drafter batch ... -q`).
+_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+_GLOBAL_VALUED = frozenset({"--color"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move ``-q``/``-v``/``--color WHEN`` given after the subcommand in front of it.
+
+    click only parses a group's options before its subcommand; users of ``gh`` and ``git`` expect
+    ``drafter batch ... -q`` to work as ``drafter -q batch ...``. Nothing after ``--`` moves, and
+    a flag that is the value of the option before it (``--notes -v``) stays with that option
+    when written ``--notes=-v``.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    seen_command = False
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            rest.extend(args[index:])
+            break
+        if not seen_command:
+            if token in _GLOBAL_VALUED and index + 1 < len(args):
+                rest.extend(args[index : index + 2])
+                index += 2
+                continue
+            seen_command = not token.startswith("-")
+            rest.append(token)
+        elif token in _GLOBAL_FLAGS or token.startswith("--color="):
+            front.append(token)
+        elif token in _GLOBAL_VALUED and index + 1 < len(args):
+            front.extend(args[index : index + 2])
+            index += 1
+        else:
+            rest.append(token)
+        index += 1
+    return front + rest
+
 
 class _Group(TyperGroup):
     """Maps :class:`DrafterError` (and anything unexpected) to one line and an exit code."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_global_options(list(args))
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: Any) -> list[str]:
         rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
@@ -112,13 +176,18 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from drafter.config.about import DISTRIBUTION, version
 
-        try:
-            typer.echo(f"drafter {version('drafter')}")
-        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-            typer.echo("drafter (not installed)")
+        typer.echo(f"drafter {version()} ({DISTRIBUTION})")
         raise typer.Exit(0)
+
+
+class Colour(StrEnum):
+    """``--color``: when stderr gets colours."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 @dataclass
@@ -127,6 +196,7 @@ class Output:
 
     quiet: bool = False
     verbose: bool = False
+    color: str = "auto"
 
 
 OUTPUT = Output()
@@ -143,6 +213,12 @@ def _root(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Also print each model call: chain, seconds and tokens."
     ),
+    color: Colour = typer.Option(
+        "auto",
+        "--color",
+        help="Colour on stderr: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+        "always or never. -q, -v and --color also work after the command.",
+    ),
 ) -> None:
     """drafter: issue in, design doc out."""
     from drafter.config.redaction import register_env
@@ -150,6 +226,7 @@ def _root(
     register_env(os.environ)  # once per run: every output is cleaned of the configured secrets
     OUTPUT.quiet = quiet
     OUTPUT.verbose = verbose and not quiet
+    OUTPUT.color = color.value
 
 
 def emit(text: str, *, err: bool = False) -> None:
@@ -166,16 +243,25 @@ def emit(text: str, *, err: bool = False) -> None:
 
 
 def use_colour(stream: Any) -> bool:
-    """Colours only on a terminal and never when ``NO_COLOR`` is set (https://no-color.org)."""
-    return bool(stream.isatty()) and not os.environ.get("NO_COLOR")
+    """Whether to colour ``stream``: ``--color`` first, then ``NO_COLOR`` (https://no-color.org)
+    and ``FORCE_COLOR`` (https://force-color.org), then whether it is a terminal."""
+    if OUTPUT.color != "auto":
+        return OUTPUT.color == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0", "false"):
+        return True
+    return bool(stream.isatty())
 
 
 def stderr_console() -> Any:
-    """A rich console on stderr (imported lazily: rich is not needed for ``--help``)."""
+    """A rich console on stderr that follows :func:`use_colour` (rich is imported lazily: it is
+    not needed for ``--help``). rich's own reading of NO_COLOR/FORCE_COLOR is overridden, so
+    every command decides the same way."""
     from rich.console import Console
 
     colour = use_colour(sys.stderr)
-    return Console(stderr=True, no_color=not colour, highlight=False)
+    return Console(stderr=True, no_color=not colour, force_terminal=True if colour else None, highlight=False)
 
 
 class LiveStatus:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,24 @@ from drafter.cli._app import emit
 if TYPE_CHECKING:
     from drafter.config import Settings
     from drafter.sources.context import IssueContext
+
+
+class TextOrJson(StrEnum):
+    """``-f/--format`` of the listing commands: a table for people, JSON for machines."""
+
+    text = "text"
+    json = "json"
+
+
+FORMAT = typer.Option(TextOrJson.text, "--format", "-f", help="text, or json for machines.")
+
+NO_CACHE = typer.Option(
+    None,
+    "--no-cache",
+    help="Fetch every tracker answer in full: no conditional requests from the user cache folder "
+    "[env: DRAFTER_NO_CACHE; config no_cache].",
+    show_default=False,
+)
 
 SOURCE_HELP = (
     "GitHub issue/PR URL or OWNER/REPO#N, GitLab issue/MR URL, Jira https://SITE/browse/KEY-1, "
@@ -78,9 +97,9 @@ BASE_URL = typer.Option(
 
 def resolved(**flags: Any) -> Settings:
     """The effective settings for this command: the given flags (None = not given) > env > file."""
-    from drafter.config import resolve_settings
+    from drafter.config import resolve_settings, user_config_file
 
-    return resolve_settings(flags, os.environ)
+    return resolve_settings(flags, os.environ, user_config=user_config_file(os.environ))
 
 
 def attach_tracer(handle: Any, trace: Path | None, settings: Settings) -> None:

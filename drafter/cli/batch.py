@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drafter.cli._app import OUTPUT, app, emit, fail_usage
+from drafter.cli._app import OUTPUT, app, emit, examples, fail_usage, stderr_console
 from drafter.cli._common import (
     BASE_URL,
     MAX_CONTEXT,
     MAX_WAIT,
     MODEL,
+    NO_CACHE,
     NOTES,
     NOTES_FILE,
     TEMPLATE,
@@ -91,7 +92,6 @@ class _Progress:
         self.bar: Any = None
         self.task: Any = None
         if interactive and total:
-            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
@@ -100,7 +100,7 @@ class _Progress:
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 TextColumn("{task.description}"),
-                console=Console(stderr=True),
+                console=stderr_console(),
                 transient=False,
             )
             self.task = self.bar.add_task("", total=total)
@@ -147,13 +147,33 @@ def _reports(
     if summary is not None:
         write_report(summary, text)
     if append_step_summary(text, env):
+        # stderr: stdout is the list of written drafts (`git add $(drafter batch ...)`); the
+        # Actions runner reads workflow commands from both streams.
         for line in github_annotations(run):
-            emit(line)
+            emit(line, err=True)
 
 
-@app.command("batch")
+@app.command(
+    "batch",
+    epilog=examples(
+        (
+            "Every open issue labelled design, 8 model calls at a time",
+            "drafter batch --repo OWNER/REPO --label design -j 8",
+        ),
+        (
+            "A list of issues; stage the drafts that were written",
+            "git add $(drafter batch --from-file issues.txt -q)",
+        ),
+        (
+            "This CI job's quarter of the list, with a JSON report",
+            "drafter batch --from-file issues.txt --shard 2/4 --report report.json",
+        ),
+    ),
+)
 def batch(
-    sources: list[str] = typer.Argument(None, metavar="SOURCE", help=BATCH_SOURCE_HELP, show_default=False),
+    sources: list[str] = typer.Argument(
+        None, metavar="SOURCES...", help=BATCH_SOURCE_HELP, show_default=False
+    ),
     from_file: list[Path] = typer.Option(
         [], "--from-file", help="Read sources from a file, one per line; '#' starts a comment (repeatable)."
     ),
@@ -203,6 +223,7 @@ def batch(
     force: bool = typer.Option(False, "--force", help="Overwrite drafts even if a human edited them."),
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
+    no_cache: bool | None = NO_CACHE,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print each issue's prompts and schemas; call no model, write nothing."
     ),
@@ -235,6 +256,7 @@ def batch(
         concurrency=concurrency,
         max_context=max_context,
         max_wait=max_wait,
+        no_cache=no_cache,
     )
     out_dir, concurrency = config.out_dir, config.concurrency
     if concurrency < 1:

@@ -8,8 +8,17 @@ from typing import Any
 
 import typer
 
-from drafter.cli._app import app, emit
-from drafter.cli._common import BASE_URL, MAX_CONTEXT, MAX_WAIT, TEMPLATE, TRACE, attach_tracer, resolved
+from drafter.cli._app import app, emit, examples
+from drafter.cli._common import (
+    BASE_URL,
+    MAX_CONTEXT,
+    MAX_WAIT,
+    NO_CACHE,
+    TEMPLATE,
+    TRACE,
+    attach_tracer,
+    resolved,
+)
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 
@@ -19,7 +28,19 @@ class EvalFormat(StrEnum):
     markdown = "markdown"
 
 
-@app.command("eval")
+@app.command(
+    "eval",
+    epilog=examples(
+        (
+            "Compare two models on a labelled set of issues",
+            "drafter eval --from-file issues.txt -m gpt-4o-mini -m gpt-4.1-mini",
+        ),
+        (
+            "Gate a prompt change on the saved baseline",
+            "drafter eval --from-file issues.txt --prompts .drafter/prompts --baseline eval.json --fail-on-regression",
+        ),
+    ),
+)
 def eval_command(
     sources: list[str] | None = typer.Argument(
         None, metavar="SOURCES...", help="Issues to draft (as for from-issue).", show_default=False
@@ -43,9 +64,10 @@ def eval_command(
     repeat: int = typer.Option(
         1, "--repeat", min=1, max=20, help="Ask the judge N times and report the spread."
     ),
-    out: Path | None = typer.Option(
-        None, "--out", help="Folder for the drafts (one sub-folder per variant) and eval.json."
+    out_dir: Path | None = typer.Option(
+        None, "--out-dir", help="Folder for the drafts (one sub-folder per variant) and eval.json."
     ),
+    out: Path | None = typer.Option(None, "--out", hidden=True),  # the 0.1 spelling of --out-dir
     fmt: EvalFormat = typer.Option(EvalFormat.table, "--format", "-f", help="table, markdown or json."),
     baseline: Path | None = typer.Option(
         None, "--baseline", help="A saved run (eval.json or --format json output) to compare against."
@@ -59,6 +81,7 @@ def eval_command(
     base_url: str | None = BASE_URL,
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
+    no_cache: bool | None = NO_CACHE,
     trace: Path | None = TRACE,
 ) -> None:
     """Draft a set of issues with each model and prompt folder, score the drafts, compare the variants.
@@ -102,7 +125,9 @@ def eval_command(
             )
     limits = parse_thresholds(threshold)
     previous = load_run(baseline) if baseline is not None else None
-    config = resolved(template=template, base_url=base_url, max_context=max_context, max_wait=max_wait)
+    config = resolved(
+        template=template, base_url=base_url, max_context=max_context, max_wait=max_wait, no_cache=no_cache
+    )
     choices = [choose_model(config, m) for m in model] or [choose_model(config)]
 
     def build(choice: ModelChoice) -> Any:
@@ -121,12 +146,13 @@ def eval_command(
     outline = load_outline(config.template)
     cases = [EvalCase(spec, load_context(spec, [], [], config)) for spec in specs]
     variants = make_variants(choices, list(prompts) or [None], build)
+    out = out_dir or out
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(
-                f"cannot create --out {out}: {exc.strerror}", hint="pick a writable folder"
+                f"cannot create --out-dir {out}: {exc.strerror}", hint="pick a writable folder"
             ) from None
     settings = EvalSettings(
         judge=judge_handle,

@@ -12,8 +12,17 @@ from enum import StrEnum
 
 import typer
 
-from drafter.cli._app import app, emit
-from drafter.cli._common import MAX_CONTEXT, MAX_WAIT, NOTES, NOTES_FILE, SOURCE_HELP, load_context, resolved
+from drafter.cli._app import app, emit, examples
+from drafter.cli._common import (
+    MAX_CONTEXT,
+    MAX_WAIT,
+    NO_CACHE,
+    NOTES,
+    NOTES_FILE,
+    SOURCE_HELP,
+    load_context,
+    resolved,
+)
 
 
 class OutputFormat(StrEnum):
@@ -21,7 +30,19 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-@app.command("fetch")
+@app.command(
+    "fetch",
+    epilog=examples(
+        (
+            "What the model would read: the thread distilled, with roles and facts",
+            "drafter fetch brettwooldridge/HikariCP#664",
+        ),
+        (
+            "Save it once, then draft from the file offline or again later",
+            "drafter fetch brettwooldridge/HikariCP#664 -f json > issue.json",
+        ),
+    ),
+)
 def fetch(
     source: str = typer.Argument(..., metavar="SOURCE", help=SOURCE_HELP),
     notes: list[str] = NOTES,
@@ -31,6 +52,7 @@ def fetch(
     ),
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
+    no_cache: bool | None = NO_CACHE,
 ) -> None:
     """Fetch an issue or pull request and print the distilled context drafter would use.
 
@@ -40,7 +62,9 @@ def fetch(
     """
     from drafter.sources import render_context_markdown
 
-    context = load_context(source, notes, notes_file, resolved(max_context=max_context, max_wait=max_wait))
+    context = load_context(
+        source, notes, notes_file, resolved(max_context=max_context, max_wait=max_wait, no_cache=no_cache)
+    )
     if context.dropped:
         from drafter.sources.distill import noise_text
 

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drafter.cli._app import LiveStatus, app, emit
+from drafter.cli._app import LiveStatus, app, emit, examples
 from drafter.cli._common import (
     BASE_URL,
     MAX_CONTEXT,
     MAX_WAIT,
     MODEL,
+    NO_CACHE,
     NOTES,
     NOTES_FILE,
     SOURCE_HELP,
@@ -39,7 +40,23 @@ class DraftFormat(StrEnum):
     json = "json"
 
 
-@app.command("from-issue")
+@app.command(
+    "from-issue",
+    epilog=examples(
+        (
+            "An offline draft of the bundled example: no key, no network",
+            "drafter from-issue examples/issue-hikaricp-664.json --model offline",
+        ),
+        (
+            "A GitHub issue with the team's notes, as an RFC",
+            "drafter from-issue brettwooldridge/HikariCP#664 -t rfc --notes 'Java 8 support stays'",
+        ),
+        (
+            "Print the prompts and schemas instead of calling the model",
+            "drafter from-issue https://github.com/brettwooldridge/HikariCP/issues/664 --dry-run",
+        ),
+    ),
+)
 def from_issue(
     source: str = typer.Argument(..., metavar="SOURCE", help=SOURCE_HELP),
     notes: list[str] = NOTES,
@@ -70,6 +87,7 @@ def from_issue(
     fmt: DraftFormat = typer.Option(DraftFormat.text, "--format", "-f", help="text, or json for machines."),
     max_context: int = MAX_CONTEXT,
     max_wait: float = MAX_WAIT,
+    no_cache: bool | None = NO_CACHE,
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -104,6 +122,7 @@ def from_issue(
         author=author,
         max_context=max_context,
         max_wait=max_wait,
+        no_cache=no_cache,
     )
     editor = editor_command(settings.env) if edit and not dry_run else None
     request = FromIssueRequest(
@@ -173,33 +192,28 @@ def _template_flag(template: str | None) -> str:
     return ""
 
 
-def editor_command(env: Mapping[str, str]) -> list[str]:
-    """``$VISUAL`` or ``$EDITOR`` split like a shell would; an InputError when neither is set."""
-    import shlex
-
+def editor_command(env: Mapping[str, str]) -> str:
+    """``$VISUAL`` or ``$EDITOR`` as written (``code --wait`` included); an InputError when neither
+    is set, rather than click's fallback to vi on a machine that may have no terminal."""
     for name in ("VISUAL", "EDITOR"):
         value = env.get(name, "").strip()
         if value:
-            try:
-                command = shlex.split(value)
-            except ValueError as exc:
-                raise InputError(f"cannot parse ${name} {value!r}: {exc}", hint=f"fix {name}") from None
-            if command:
-                return command
+            return value
     raise InputError("--edit needs an editor", hint="set VISUAL or EDITOR, e.g. export EDITOR=vim")
 
 
-def open_in_editor(command: list[str], path: Path) -> None:
-    """Run the editor on ``path`` and wait for it; a failing editor is reported, not fatal."""
-    import subprocess
+def open_in_editor(command: str, path: Path) -> None:
+    """Open ``path`` in the editor and wait; a failing editor is reported, not fatal.
+
+    ``click.edit`` runs the command through the shell as git does, so quoting and arguments in
+    ``$EDITOR`` mean what they mean to git.
+    """
+    import click
 
     try:
-        done = subprocess.run([*command, str(path)], check=False)
-    except OSError as exc:
-        emit(f"drafter: cannot start editor {command[0]}: {exc.strerror or exc}", err=True)
-        return
-    if done.returncode != 0:
-        emit(f"drafter: editor {command[0]} exited with {done.returncode}", err=True)
+        click.edit(filename=str(path), editor=command)
+    except click.ClickException as exc:
+        emit(f"drafter: the editor failed: {exc.format_message()}", err=True)
 
 
 def print_dry_run(

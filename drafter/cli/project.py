@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from drafter.cli._app import app, emit
+from drafter.cli._app import app, emit, examples
 from drafter.cli._common import resolved
 
 
@@ -17,31 +17,42 @@ class ConfigFormat(StrEnum):
     json = "json"
 
 
-@app.command("config")
+@app.command(
+    "config",
+    epilog=examples(
+        ("The settings in effect, and where each came from", "drafter config"),
+        ("The same for a script", "drafter config -f json"),
+    ),
+)
 def show_config(
     fmt: ConfigFormat = typer.Option(ConfigFormat.text, "--format", "-f", help="text, or json for machines."),
 ) -> None:
     """Show the effective settings and where each comes from: flag, env, config file or default.
 
     The config file is the nearest pyproject.toml with [tool.drafter], or drafter.toml, from the
-    working directory up to the repository root. Secrets are shown masked.
+    working directory up to the repository root; below it, the user's own drafter.toml in the
+    platform's config folder (~/.config/drafter/ on Linux; DRAFTER_USER_CONFIG names another).
+    Paths in a config file are relative to that file. Secrets are shown masked.
     """
     from drafter.config import SECRET_VARS
+    from drafter.model.choice import settings_in_effect
 
-    settings = resolved()
-    data = settings.to_dict()
+    data = settings_in_effect(resolved())
     if fmt is ConfigFormat.json:
         emit(json.dumps(data, indent=2))
         return
     files = ", ".join(data["config_files"]) or "none found (run 'drafter init')"
     lines = [f"config file: {files}"]
+    if data["user_config"] and data["user_config"] not in data["config_files"]:
+        lines.append(f"user config: {data['user_config']} (not present)")
+    lines.append(f"tracker cache: {data['cache_dir'] or 'off (no_cache)'}")
     width = max(len(key) for key in [*data["settings"], *SECRET_VARS])
     for key, entry in data["settings"].items():
         value = entry["value"]
         if key == "prices":
             shown = ", ".join(f"{n}={i:g}/{o:g}" for n, (i, o) in value.items()) or "(built-in table)"
         else:
-            shown = "-" if value is None else str(value)
+            shown = str(value)
         lines.append(f"{key:<{width}}  {shown}  ({entry['origin']})")
     for name in SECRET_VARS:
         masked = data["secrets"].get(name)
@@ -49,7 +60,19 @@ def show_config(
     emit("\n".join(lines))
 
 
-@app.command("init")
+@app.command(
+    "init",
+    epilog=examples(
+        (
+            "Set up this repository, with the CI workflow and the pre-commit hook",
+            "drafter init --workflow --pre-commit",
+        ),
+        (
+            "Another repository, with drafter.toml rather than pyproject.toml",
+            "drafter init --root ../service --toml",
+        ),
+    ),
+)
 def init(
     workflow: bool = typer.Option(
         False, "--workflow", help="Also write .github/workflows/drafter.yml (drafts labelled issues)."

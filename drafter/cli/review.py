@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from drafter.cli._app import app, emit, fail_usage
+from drafter.cli._app import app, emit, examples, fail_usage
 from drafter.cli._common import (
     BASE_URL,
     MAX_CONTEXT,
     MAX_WAIT,
     MODEL,
+    NO_CACHE,
     NOTES,
     NOTES_FILE,
     TEMPLATE,
@@ -106,7 +107,19 @@ def _inputs(path: Path, text: str, source: str | None, settings: Settings) -> Is
     return load_context(spec, [], [], settings) if spec else None
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        ("Structure and content of every draft", "drafter review docs/design/*.md"),
+        (
+            "Inline annotations on a pull request, failing on warnings too",
+            "drafter review docs/design/*.md -f github --fail-on warning",
+        ),
+        (
+            "Without a model: the structure check and the thread's drift only",
+            "drafter review docs/design/*.md --model offline",
+        ),
+    ),
+)
 def review(
     paths: list[Path] = typer.Argument(..., help="Drafts to review.", show_default=False),
     fmt: ReviewFormat = typer.Option(
@@ -121,6 +134,7 @@ def review(
     source: str | None = SOURCE_OVERRIDE,
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
+    no_cache: bool | None = NO_CACHE,
     trace: Path | None = TRACE,
 ) -> None:
     """Review drafts: structure, deterministic content checks, then a review chain against a rubric.
@@ -133,7 +147,9 @@ def review(
     from drafter.model.openai import build_handle
     from drafter.revise.review import format_markdown, format_text, review_text
 
-    config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
+    config = resolved(
+        model=model, base_url=base_url, max_context=max_context, max_wait=max_wait, no_cache=no_cache
+    )
     choice = choose_model(config)
     handle = None if choice.provider == OFFLINE else build_handle(choice)
     attach_tracer(handle, trace, config)
@@ -174,11 +190,31 @@ def review(
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        (
+            "Regenerate one section; edits elsewhere in the file are kept",
+            "drafter redraft docs/design/DRAFT.md --section Risks",
+        ),
+        (
+            "Every subsection of section 4, one model call per chain",
+            "drafter redraft docs/design/DRAFT.md --section 4",
+        ),
+        (
+            "Finish a partial draft: only the sections that failed",
+            "drafter redraft docs/design/DRAFT.md --failed",
+        ),
+        ("See the prompt first, call nothing", "drafter redraft docs/design/DRAFT.md -s 2.1 --dry-run"),
+    ),
+)
 def redraft(
     path: Path = typer.Argument(..., help="A draft written by 'drafter from-issue'.", show_default=False),
     section: str | None = typer.Option(
-        None, "--section", "-s", help="Section to regenerate: heading title or number."
+        None,
+        "--section",
+        "-s",
+        help="Section to regenerate: heading title or number; a section whose body is only "
+        "sub-headings regenerates all of them.",
     ),
     failed: bool = typer.Option(
         False,
@@ -203,12 +239,14 @@ def redraft(
     ),
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
+    no_cache: bool | None = NO_CACHE,
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the prompt of the chain that owns the section; call no model."
+        False, "--dry-run", help="Print the prompts of the chains that own the section(s); call no model."
     ),
     trace: Path | None = TRACE,
 ) -> None:
-    """Regenerate one section from the current issue; every other section stays byte for byte.
+    """Regenerate one section (or every subsection of a parent) from the current issue; every
+    other section stays byte for byte.
 
     A section a human edited is merged three ways (what drafter generated, your text, the new
     draft); overlapping changes get conflict markers and exit 1. With --failed, the sections a
@@ -222,7 +260,9 @@ def redraft(
     from drafter.revise.redraft import RedraftOptions
     from drafter.revise.redraft import redraft as run_redraft
 
-    config = resolved(model=model, base_url=base_url, max_context=max_context, max_wait=max_wait)
+    config = resolved(
+        model=model, base_url=base_url, max_context=max_context, max_wait=max_wait, no_cache=no_cache
+    )
     choice = choose_model(config)
 
     def load(spec: str) -> IssueContext:
@@ -307,10 +347,10 @@ def _redraft_dry_run(
     from drafter.cli.from_issue import DraftFormat, print_dry_run
     from drafter.document.provenance import read_draft
     from drafter.drafting.chains import plan
-    from drafter.revise.redraft import find_section
+    from drafter.revise.redraft import sections_for
 
     text = _read(path)
-    targets = [find_section(outline, name) for name in sections]
+    targets = [s for name in sections for s in sections_for(outline, name)]
     provenance = read_draft(text, path).provenance
     spec = source or (provenance.source_spec if provenance else "")
     if not spec:
@@ -321,7 +361,12 @@ def _redraft_dry_run(
     print_dry_run(load(spec), outline, model, DraftFormat.text, chains=owners)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        ("What humans edited, and what the thread gained since drafting", "drafter status docs/design/*.md"),
+        ("The same for a script", "drafter status docs/design/*.md -f json"),
+    ),
+)
 def status(
     paths: list[Path] = typer.Argument(..., help="Drafts to check.", show_default=False),
     fmt: StatusFormat = typer.Option(StatusFormat.text, "--format", "-f", help="text, or json for machines."),
@@ -329,6 +374,7 @@ def status(
     source: str | None = SOURCE_OVERRIDE,
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
+    no_cache: bool | None = NO_CACHE,
 ) -> None:
     """Report human-edited sections and the issue's new or edited comments since each draft was made.
 
@@ -337,7 +383,9 @@ def status(
     """
     from drafter.revise.status import draft_status
 
-    config = resolved(max_context=max_context, max_wait=max_wait)  # once, not once per draft
+    config = resolved(
+        max_context=max_context, max_wait=max_wait, no_cache=no_cache
+    )  # once, not once per draft
     template = _explicit_template(template, config)
     reports = []
     for path in paths:

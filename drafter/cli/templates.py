@@ -6,7 +6,8 @@ import json
 
 import typer
 
-from drafter.cli._app import app, emit
+from drafter.cli._app import app, emit, examples
+from drafter.cli._common import FORMAT, TextOrJson
 
 templates_app = typer.Typer(
     rich_markup_mode=None,
@@ -16,9 +17,16 @@ templates_app = typer.Typer(
 app.add_typer(templates_app, name="templates")
 
 
-@templates_app.command("list")
+@templates_app.command(
+    "list",
+    epilog=examples(
+        ("The templates drafter knows, and which are the team's", "drafter templates list"),
+        ("The same for a script", "drafter templates list -f json"),
+    ),
+)
 def list_templates(
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of a table."),
+    fmt: TextOrJson = FORMAT,
+    as_json: bool = typer.Option(False, "--json", hidden=True),  # the 0.1 spelling of --format json
 ) -> None:
     """List built-in templates and team overrides (.drafter/templates/ wins over built-ins)."""
     from drafter.template.outline import load_outline
@@ -32,7 +40,7 @@ def list_templates(
         rows.append(
             {"name": name, "origin": origin, "path": str(path), "sections": len(list(outline.walk()))}
         )
-    if as_json:
+    if as_json or fmt is TextOrJson.json:
         emit(json.dumps(rows, indent=2))
         return
     width = max(len(str(r["name"])) for r in rows) if rows else 4
@@ -40,17 +48,24 @@ def list_templates(
         emit(f"{row['name']:<{width}}  {row['origin']:<8}  {row['sections']:>3} sections  {row['path']}")
 
 
-@templates_app.command("show")
+@templates_app.command(
+    "show",
+    epilog=examples(
+        ("How drafter reads the RFC template: sections, tables, chains", "drafter templates show rfc"),
+        ("A team's template file, as JSON", "drafter templates show .drafter/templates/kep.md -f json"),
+    ),
+)
 def show_template(
     name: str = typer.Argument(..., help="Template name or path."),
-    as_json: bool = typer.Option(False, "--json", help="Print the outline as JSON."),
+    fmt: TextOrJson = FORMAT,
+    as_json: bool = typer.Option(False, "--json", hidden=True),  # the 0.1 spelling of --format json
 ) -> None:
     """Print the outline drafter derives from a template: sections, optional ones, tables, fences, chains."""
     from drafter.template.outline import load_outline, outline_to_dict
 
     outline = load_outline(name)
     data = outline_to_dict(outline)
-    if as_json:
+    if as_json or fmt is TextOrJson.json:
         emit(json.dumps(data, indent=2))
         return
     emit(f"template: {outline.name}")
@@ -83,7 +98,13 @@ def show_template(
         emit(f"{indent}{'#' * section.level} {section.heading}  [{'; '.join(flags)}]")
 
 
-@templates_app.command("new")
+@templates_app.command(
+    "new",
+    epilog=examples(
+        ("Customise the ADR template for this repository", "drafter templates new adr"),
+        ("A new team template that starts from the RFC one", "drafter templates new team-rfc --from rfc"),
+    ),
+)
 def new_template(
     name: str = typer.Argument(..., help="Name of the new template (file .drafter/templates/NAME.md)."),
     source: str = typer.Option(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from drafter.cli._app import app, emit
+from drafter.cli._app import app, emit, examples
 from drafter.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
 
@@ -25,7 +25,16 @@ def gh_escape(value: str, *, prop: bool = False) -> str:
     return value
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        ("Check every design doc against its template", "drafter validate docs/design/*.md"),
+        (
+            "Against a team template, warnings as errors",
+            "drafter validate docs/rfcs/*.md -t .drafter/templates/rfc.md --strict",
+        ),
+        ("Inline annotations in GitHub Actions", "drafter validate -f github docs/design/*.md"),
+    ),
+)
 def validate(
     paths: list[Path] = typer.Argument(..., help="Markdown design docs to check.", show_default=False),
     template: str | None = typer.Option(
@@ -41,14 +50,16 @@ def validate(
         Format.text, "--format", "-f", help="text, json (one array) or github (annotations)."
     ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings (e.g. TODO markers) as errors."),
-    jobs: int | None = typer.Option(
+    concurrency: int | None = typer.Option(
         None,
-        "--jobs",
+        "--concurrency",
         "-j",
         min=1,
-        help="Processes to check files with. Default: one per CPU for 64 or more files, else 1.",
+        help="Files checked at once, each in its own process. Default: one per CPU for 64 or more "
+        "files, else 1.",
         show_default=False,
     ),
+    jobs: int | None = typer.Option(None, "--jobs", min=1, hidden=True),  # the 0.1 spelling
 ) -> None:
     """Check design docs against their template's structure.
 
@@ -62,7 +73,7 @@ def validate(
     results: list[dict[str, object]] = []
     lines: list[str] = []
     errors = warnings = invalid = unreadable = 0
-    for outcome in validate_paths(paths, template=template, strict=strict, jobs=jobs):
+    for outcome in validate_paths(paths, template=template, strict=strict, jobs=concurrency or jobs):
         if isinstance(outcome, Unreadable):
             unreadable += 1
             results.append({"path": outcome.path, "valid": False, "error": outcome.message, "findings": []})

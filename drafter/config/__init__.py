@@ -43,6 +43,7 @@ _KEYS: dict[str, tuple[str | None, str, Any]] = {
     "timeout": ("DRAFTER_TIMEOUT", "int>=1", None),
     "max_retries": ("DRAFTER_MAX_RETRIES", "int>=0", None),
     "prices": (None, "prices", None),
+    "no_cache": ("DRAFTER_NO_CACHE", "bool", False),
 }
 # Shown masked by `drafter config`, redacted from traces; read from the environment only.
 SECRET_VARS = TOKEN_VARIABLES
@@ -75,8 +76,13 @@ class Settings:
     timeout: int | None = None
     max_retries: int | None = None
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    no_cache: bool = False
+    # The tracker answers' cache (drafter.sources.cache): the user cache folder, None when off.
+    cache_dir: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
     config_files: tuple[Path, ...] = ()
+    # The user's own config file drafter looked for (read when it exists).
+    user_config: Path | None = None
     secrets: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -100,6 +106,8 @@ class Settings:
             values[key] = {"value": value, "origin": self.origin(key)}
         return {
             "config_files": [str(p) for p in self.config_files],
+            "user_config": str(self.user_config) if self.user_config is not None else None,
+            "cache_dir": str(self.cache_dir) if self.cache_dir is not None else None,
             "settings": values,
             "secrets": {name: self.secrets.get(name) for name in SECRET_VARS},
         }
@@ -123,15 +131,18 @@ def find_config(start: Path) -> list[tuple[Path, dict[str, Any]]]:
                 found.append((pyproject, table))
         own = folder / CONFIG_FILE
         if own.is_file():
-            data = _load(own)
-            # A drafter.toml may also spell the table [tool.drafter]; both shapes are accepted.
-            tool = data.get("tool")
-            if set(data) == {"tool"} and isinstance(tool, dict) and isinstance(tool.get("drafter"), dict):
-                data = tool["drafter"]
-            found.append((own, data))
+            found.append((own, _own_table(_load(own))))
         if found or (folder / ".git").exists() or folder.parent == folder:
             return found
         folder = folder.parent
+
+
+def _own_table(data: dict[str, Any]) -> dict[str, Any]:
+    """A drafter.toml's settings: top-level keys, or the same keys under ``[tool.drafter]``."""
+    tool = data.get("tool")
+    if set(data) == {"tool"} and isinstance(tool, dict) and isinstance(tool.get("drafter"), dict):
+        return dict(tool["drafter"])
+    return data
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -171,6 +182,10 @@ def _check(key: str, value: Any, kind: str, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{where}: '{key}' must be {expected}, got {value!r}", hint="fix the config file")
 
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if kind in ("str", "url"):
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
@@ -210,6 +225,8 @@ def _check(key: str, value: Any, kind: str, where: str) -> Any:
 
 def _parse_env(key: str, name: str, text: str, kind: str) -> Any:
     text = text.strip()
+    if kind == "bool":
+        return flag(text)
     if kind in ("str", "url"):
         if kind == "url" and not text.startswith(("http://", "https://")):
             raise ConfigError(f"{name} must be an http(s) URL, got {text!r}", hint=f"fix or unset {name}")
@@ -225,16 +242,61 @@ def _parse_env(key: str, name: str, text: str, kind: str) -> Any:
     return number
 
 
-def resolve_settings(
-    flags: Mapping[str, Any] | None, env: Mapping[str, str], cwd: Path | None = None
-) -> Settings:
-    """Resolve every setting: ``flags`` (``None`` = not given) > ``env`` > config file > default.
+def user_config_file(env: Mapping[str, str]) -> Path:
+    """The user's own ``drafter.toml``: ``DRAFTER_USER_CONFIG`` if set, else ``drafter.toml`` in
+    the platform's config folder (``~/.config/drafter`` on Linux, ``~/Library/Application
+    Support/drafter`` on macOS; platformdirs knows each platform's rule, ``XDG_CONFIG_HOME``
+    included)."""
+    explicit = env.get("DRAFTER_USER_CONFIG", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
 
-    Raises :class:`ConfigError` for a config file that is not valid TOML, has an unknown key or a
-    value of the wrong type, and for an environment variable that does not parse.
+    return platformdirs.user_config_path("drafter", appauthor=False) / CONFIG_FILE
+
+
+def user_cache_dir(env: Mapping[str, str]) -> Path:
+    """Where the tracker answers' cache lives: ``DRAFTER_CACHE_DIR`` if set, else the platform's
+    user cache folder (``~/.cache/drafter`` on Linux, honouring ``XDG_CACHE_HOME``;
+    ``~/Library/Caches/drafter`` on macOS)."""
+    explicit = env.get("DRAFTER_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return platformdirs.user_cache_path("drafter", appauthor=False)
+
+
+def _relative_to_file(key: str, value: Any, path: Path) -> Any:
+    """A path in a config file means a path next to that file, wherever drafter runs from: run
+    from ``src/pkg/``, ``out_dir = "docs/design"`` still means the repository's ``docs/design``.
+    A template is a path when it ends in ``.md`` or names a folder; otherwise it is a name."""
+    if key == "out_dir" or (key == "template" and (value.endswith(".md") or "/" in value)):
+        candidate = Path(value).expanduser()
+        located = candidate if candidate.is_absolute() else path.parent.resolve() / candidate
+        return located if key == "out_dir" else str(located)
+    return value
+
+
+def resolve_settings(
+    flags: Mapping[str, Any] | None,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    *,
+    user_config: Path | None = None,
+) -> Settings:
+    """Resolve every setting: ``flags`` (``None`` = not given) > ``env`` > the repository's config
+    file > the user's config file (``user_config``, see :func:`user_config_file`) > default.
+
+    Paths in a config file are relative to that file; paths in flags and the environment are
+    relative to the working directory. Raises :class:`ConfigError` for a config file that is not
+    valid TOML, has an unknown key or a value of the wrong type, and for an environment variable
+    that does not parse.
     """
     flags = flags or {}
     tables = find_config(cwd or Path.cwd())
+    if user_config is not None and user_config.is_file():
+        tables.append((user_config, _own_table(_load(user_config))))
     from_files: dict[str, tuple[Any, str]] = {}
     for path, table in reversed(tables):  # lowest precedence first, so later ones overwrite
         where = _where(path)
@@ -247,7 +309,8 @@ def resolve_settings(
                     else f"known keys: {', '.join(_KEYS)}"
                 )
                 raise ConfigError(f"{where}: unknown key '{key}'", hint=hint)
-            from_files[key] = (_check(key, value, _KEYS[key][1], where), where)
+            checked = _check(key, value, _KEYS[key][1], where)
+            from_files[key] = (_relative_to_file(key, checked, path), where)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for key, (var, kind, default) in _KEYS.items():
@@ -276,8 +339,11 @@ def resolve_settings(
         timeout=values["timeout"],
         max_retries=values["max_retries"],
         prices=values["prices"],
+        no_cache=bool(values["no_cache"]),
+        cache_dir=None if values["no_cache"] else user_cache_dir(env),
         origins=origins,
         config_files=tuple(path for path, _ in tables),
+        user_config=user_config,
         secrets=secrets,
         env=dict(env),
     )

@@ -22,7 +22,6 @@ from drafter.template import mdparse
 from drafter.template.outline import Outline, Section, title_key
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-_RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 # Where drafter's hidden data starts: the one-line marker, or a legacy provenance block.
 PROVENANCE_START = ("<!-- drafter {", "<!-- drafter:provenance")
 
@@ -118,19 +117,23 @@ def locate(text: str, outline: Outline) -> Located:
         limit = raws[index + 1].line - 1 if index + 1 < len(raws) else body_end
         if sources_line is not None and heading < sources_line < limit:
             limit = sources_line
-        start, end = _core(bare_lines, heading + 1, limit)
+        # Thematic breaks as markdown-it reads them: a "---" under a paragraph is a heading's
+        # underline, and one inside a list item or a fence is the human's, not the renderer's.
+        rules = {tok.map[0] for tok in raws[index].tokens if tok.type == "hr" and tok.level == 0 and tok.map}
+        start, end = _core(bare_lines, heading + 1, limit, rules)
         regions[sid] = Region(sid, section, heading, start, end, "\n".join(bare_lines[start:end]))
     ordered = dict(sorted(regions.items(), key=lambda kv: kv[1].heading))
     return Located(lines, ordered, body_end, sources_line)
 
 
-def _core(lines: list[str], start: int, end: int) -> tuple[int, int]:
-    """The body between ``start`` and ``end`` without surrounding blank lines and closing rule."""
+def _core(lines: list[str], start: int, end: int, rules: set[int]) -> tuple[int, int]:
+    """The body between ``start`` and ``end`` without surrounding blank lines and closing rule
+    (``rules``: the lines that hold a top-level thematic break)."""
     while start < end and not lines[start].strip():
         start += 1
     while end > start and not lines[end - 1].strip():
         end -= 1
-    if end - start >= 1 and _RULE.match(lines[end - 1]) and (end - 2 < start or not lines[end - 2].strip()):
+    if end > start and end - 1 in rules:
         end -= 1
         while end > start and not lines[end - 1].strip():
             end -= 1

@@ -25,10 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from drafter.config import Settings, resolve_settings
 from drafter.config.redaction import redact
-from drafter.document.provenance import STATE_SUFFIX, StateStatus, digest, read_draft, state_path
-from drafter.errors import EditedDraftError, WriteError
+from drafter.document.provenance import (
+    STATE_SUFFIX,
+    StateStatus,
+    digest,
+    read_draft,
+    split_provenance,
+    state_path,
+)
+from drafter.errors import ConfigError, EditedDraftError, WriteError
 from drafter.sources.context import IssueContext
+from drafter.template.resources import DEFAULT_TEMPLATE
 
 WriteStatus = Literal["written", "unchanged"]
 
@@ -44,10 +53,15 @@ def slugify(text: str, limit: int = 48) -> str:
     return _slug(text, limit) or "draft"
 
 
-def draft_filename(ctx: IssueContext) -> str:
-    """``<tracker>-<owner>-<repo>-<number>-<slug>.md``, every part sanitised.
+def draft_filename(ctx: IssueContext, template: str | None = None, settings: Settings | None = None) -> str:
+    """``<tracker>-<owner>-<repo>-<number>-<slug>[.<template>].md``, every part sanitised.
 
     Parts that sanitise to nothing (``../..``) are left out rather than named "draft".
+    ``template`` is the name of the template the draft is made from; when it is not the default
+    one (:func:`default_template` of ``settings``) it becomes part of the name, so ``-t rfc`` and
+    ``-t adr`` on one issue write two files. It goes after a dot because a slug never holds one:
+    ``...-12-fix-the-rfc.md`` stays the default draft of an issue titled "Fix the RFC", never an
+    RFC draft of "Fix the"; and the name still ends in ``.md`` and sorts beside the default draft.
     """
     parts = [ctx.tracker or "local"]
     if ctx.repo:
@@ -56,7 +70,30 @@ def draft_filename(ctx: IssueContext) -> str:
         parts.append(ctx.number)
     parts.append(ctx.title)
     slugs = [slug for slug in (_slug(p, 40) for p in parts) if slug]
-    return "-".join(slugs or ["draft"]) + ".md"
+    tag = _slug(template, 40) if template and template != default_template(settings) else ""
+    return "-".join(slugs or ["draft"]) + (f".{tag}" if tag else "") + ".md"
+
+
+def _template_name(spec: str) -> str:
+    """A ``--template`` value as drafts record it: a name, or a template file's stem."""
+    return Path(spec).stem if spec.endswith(".md") or "/" in spec or "\\" in spec else spec
+
+
+def default_template(settings: Settings | None = None) -> str:
+    """The name of the template a run uses when no ``--template`` flag is given.
+
+    From ``settings`` when their template is not a flag's (then it is the configured one);
+    otherwise the settings are resolved again without flags, from their environment (a batch,
+    which has no settings here: from this process's), so the config file, the user's config and
+    ``DRAFTER_TEMPLATE`` decide as they would for a plain ``from-issue``.
+    """
+    if settings is not None and settings.origin("template") != "flag":
+        return _template_name(settings.template or DEFAULT_TEMPLATE)
+    try:
+        configured = resolve_settings({}, settings.env if settings is not None else os.environ).template
+    except ConfigError:  # a broken setting a flag was hiding: the built-in default is the default
+        configured = None
+    return _template_name(configured or DEFAULT_TEMPLATE)
 
 
 _KINDS = (
@@ -159,8 +196,13 @@ def write_atomic(path: Path, text: str) -> None:
         ) from None
 
 
-def check_target(path: Path, *, force: bool = False) -> Existing:
-    """Fail early (before any model call) if ``path`` cannot or must not be written."""
+def check_target(path: Path, *, force: bool = False, template: str | None = None) -> Existing:
+    """Fail early (before any model call) if ``path`` cannot or must not be written.
+
+    ``template``: the name of the template the new draft is made from. An existing draft made
+    from another one is not replaced without ``force`` either: it is a different document of the
+    same issue (an ADR is not an older RFC), so replacing it loses work as surely as a human edit.
+    """
     if path.name.endswith(STATE_SUFFIX):
         raise WriteError(
             f"{path.name} is named like a draft's state file (*{STATE_SUFFIX})",
@@ -171,6 +213,12 @@ def check_target(path: Path, *, force: bool = False) -> Existing:
     if existing.exists and existing.edited and not force:
         raise EditedDraftError(
             f"{path} was edited by a human (or not written by drafter); refusing to overwrite it",
+            hint="pass --force to replace it, or --out to write elsewhere",
+        )
+    if existing.exists and template and existing.template and existing.template != template and not force:
+        raise EditedDraftError(
+            f"{path} is a draft from template '{existing.template}'; refusing to replace it with "
+            f"one from template '{template}'",
             hint="pass --force to replace it, or --out to write elsewhere",
         )
     directory = path.parent
@@ -187,9 +235,12 @@ def check_target(path: Path, *, force: bool = False) -> Existing:
 def write_draft(path: Path, text: str, state: str | None = None, *, force: bool = False) -> WriteStatus:
     """Write a draft (and its ``state`` file's text) unless that would destroy human edits.
 
-    Returns ``unchanged`` when both files already hold exactly this.
+    Returns ``unchanged`` when both files already hold exactly this. A draft made from another
+    template than ``text``'s marker names is not replaced without ``force`` (see :func:`check_target`):
+    checked here too, so every flow that writes a draft (batch, eval) refuses it.
     """
-    existing = check_target(path, force=force)
+    _, marker = split_provenance(text)
+    existing = check_target(path, force=force, template=marker.template if marker is not None else None)
     state_file = state_path(path)
     same_state = state is None or _read(state_file) == state
     if existing.exists and existing.text == text and same_state:

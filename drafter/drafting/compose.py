@@ -12,7 +12,6 @@ template's body rules, so a draft is rendered and validated as a whole exactly o
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drafter.config.about import version
 from drafter.document.content import SectionContent, section_id
 from drafter.document.provenance import Provenance, attach, digest
 from drafter.document.render import Meta, render_document, render_sources, section_body, today
@@ -249,7 +249,7 @@ def assemble_draft(
         prompts=prompt_versions,
         inputs=hashed,
         source=ctx.url or ctx.title,
-        drafter_version=_version(),
+        drafter_version=version(),
         created=meta.date,
         sections={sid: digest(body) for sid, body in bodies.items()},
         section_sources=section_sources,
@@ -285,17 +285,6 @@ def issue_fingerprint(ctx: IssueContext) -> str:
 def draft(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
     """Synchronous :func:`draft_async`."""
     return run_sync(draft_async(ctx, outline, options), lambda: [options.handle])
-
-
-@functools.cache
-def _version() -> str:
-    """drafter's installed version, recorded in provenance (a metadata lookup costs ~2 ms)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("drafter")
-    except PackageNotFoundError:  # pragma: no cover - bare checkout
-        return "0"
 
 
 def draft_model_name(options: DraftOptions) -> str:

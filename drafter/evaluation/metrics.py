@@ -91,7 +91,6 @@ def parse_thresholds(specs: Iterable[str]) -> dict[str, float]:
 
 
 # -- salient terms and coverage --------------------------------------------------------------------
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
 _ERROR_NAME = re.compile(
     r"(?<![\w$])(?:[\w$.]*\.)?([A-Z][\w$]*(?:Error|Exception|Fault|Panic)|Err[A-Z][\w$]*)(?![\w$])"
 )
@@ -101,6 +100,19 @@ _KEY_VALUE = re.compile(r"(?<![\w.-])([A-Za-z][\w.-]*[\w])=(?=\S)")
 _DOTTED_KEY = re.compile(r"(?<![\w.$/-])[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*){2,}(?![\w$/-])")
 _NUMBER = re.compile(r"(?<![\w.#/:=+-])\d+(?:\.\d+)*(?![\w/-]|\.\d)")
 _DOMAIN_ENDS = {"com", "org", "net", "io", "dev", "ht", "sh", "gov", "edu", "co", "uk", "de", "app", "html"}
+
+
+def _without_code(text: str) -> str:
+    """``text`` with the lines of its code blocks blanked, as markdown-it finds them: a fence in a
+    list item or a quote, one closed by a longer fence, and an indented block (a pasted stack
+    trace, often) are code too, which a line pattern for fences missed."""
+    text = mdparse.normalize_newlines(text)
+    lines = text.split("\n")
+    for token in mdparse.fences(mdparse.parse(text)):
+        if token.map:
+            start, end = token.map
+            lines[start:end] = [""] * (end - start)
+    return "\n".join(lines)
 
 
 def salient_terms(ctx: IssueContext) -> list[str]:
@@ -114,7 +126,7 @@ def salient_terms(ctx: IssueContext) -> list[str]:
     remark of a long thread.
     """
     text = "\n".join([ctx.title, ctx.body, *(note.text for note in ctx.notes)])
-    prose = _FENCE.sub("\n", text)
+    prose = _without_code(text)
     for pattern in (URL, FILE_PATH, ISSUE_REF):
         prose = pattern.sub(" ", prose)
     found: list[str] = []

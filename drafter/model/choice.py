@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from drafter.config import Settings
 from drafter.config.redaction import userinfo
@@ -22,6 +23,9 @@ from drafter.sources.transport import plain_http_host
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 OFFLINE = "offline"
+OPENAI_API = "https://api.openai.com/v1"  # where the SDK goes when no base URL is set
+# The SDK requires a key; local servers (llama.cpp, Ollama) ignore it, so this stands in for none.
+NO_KEY = "not-needed"
 _FORMS = "use 'offline', 'openai:MODEL' or an OpenAI model name such as gpt-4o-mini"
 
 
@@ -116,8 +120,7 @@ def _choose(
             f"model {spec} needs an API key",
             hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server, or use --model offline",
         )
-    # Local servers (llama.cpp, Ollama) ignore the key but the SDK requires one.
-    return ModelChoice("openai", name, base, key or "not-needed", False, seconds, max_retries, max_tokens)
+    return ModelChoice("openai", name, base, key or NO_KEY, False, seconds, max_retries, max_tokens)
 
 
 def _check_base_url(base: str, key: str | None) -> None:
@@ -136,6 +139,13 @@ def _check_base_url(base: str, key: str | None) -> None:
         )
 
 
+def shown_url(url: str) -> str:
+    """``url`` without the ``user:password@`` it may carry: safe to print (``drafter models``)."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}" if sep else url
+
+
 def _positive_int(value: str | None, name: str) -> int | None:
     if not value:
         return None
@@ -145,3 +155,41 @@ def _positive_int(value: str | None, name: str) -> int | None:
 
 
 # The name of the message that spells out the answer's JSON shape in words (chains.ChainRunner).
+
+
+def settings_in_effect(settings: Settings) -> dict[str, Any]:
+    """``settings.to_dict()`` with every unset value replaced by the one a run would use, and its
+    origin saying why (``drafter config``): "-" told a user nothing about what drafter would do.
+
+    Choosing the model imports nothing heavy; a model spec that cannot be used (no key) is shown
+    as configured, with the reason as its origin.
+    """
+    from drafter.config import DEFAULT_OUT_DIR, git_author
+    from drafter.errors import DrafterError
+    from drafter.template.resources import DEFAULT_TEMPLATE
+
+    data = settings.to_dict()
+    entries: dict[str, dict[str, Any]] = data["settings"]
+    try:
+        choice: ModelChoice | None = choose_model(settings)
+    except DrafterError as exc:
+        choice = None
+        entries["model"]["origin"] += f"; unusable: {exc.message}"
+    offline = choice is not None and choice.provider == OFFLINE
+
+    def fill(key: str, value: Any, why: str) -> None:
+        if entries[key]["value"] is None:
+            entries[key] = {"value": value, "origin": why}
+
+    if choice is not None and entries["model"]["value"] is None:
+        why = "OPENAI_API_KEY is set" if choice.provider != OFFLINE else "no OPENAI_API_KEY"
+        fill("model", choice.spec, f"default: {why}")
+    fill("template", DEFAULT_TEMPLATE, "default")
+    fill("base_url", "(not used offline)" if offline else OPENAI_API, "default")
+    author = git_author()
+    fill("author", author or "TODO(drafter): author", "git config user.name" if author else "default")
+    fill("max_tokens", "(the server's own limit)", "default")
+    fill("timeout", int(choice.timeout) if choice is not None else 120, "default, seconds")
+    fill("max_retries", choice.max_retries if choice is not None else 3, "default")
+    fill("out_dir", DEFAULT_OUT_DIR, "default")
+    return data

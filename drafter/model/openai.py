@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from drafter.model.handle import ModelHandle, Reply
 
 from drafter.errors import ConfigError, DrafterError, ProviderError
-from drafter.model.choice import ModelChoice
+from drafter.model.choice import NO_KEY, OPENAI_API, ModelChoice, shown_url
 
 ANSWER_SHAPE = "answer_shape"
 Method = Literal["json_schema", "json_mode", "function_calling"]
@@ -203,7 +203,7 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
             # One client, so one connection pool, per event loop.
             self._clients = LoopLocal(
                 lambda: openai.AsyncOpenAI(
-                    api_key=choice.api_key or "not-needed",
+                    api_key=choice.api_key or NO_KEY,
                     base_url=choice.base_url,
                     timeout=choice.timeout,
                     max_retries=choice.max_retries,
@@ -319,7 +319,7 @@ class OpenAIBatches:
 
         self.where = f" at {choice.base_url}" if choice.base_url else ""
         self.client = openai.OpenAI(
-            api_key=choice.api_key or "not-needed",
+            api_key=choice.api_key or NO_KEY,
             base_url=choice.base_url,
             timeout=choice.timeout,
             max_retries=choice.max_retries,
@@ -375,3 +375,58 @@ class OpenAIBatches:
                 f"the OpenAI Batch API{self.where} answered HTTP {exc.status_code} while {action}: {detail}",
                 hint="re-run the same command to resume",
             ) from None
+
+
+# -- The models an endpoint serves (``drafter models``; drafter.model.catalog reads the answer) ----
+def get_models(choice: ModelChoice) -> object:
+    """The answer of ``GET {base_url}/models``: parsed JSON, or the text of a body that is not JSON.
+
+    Through the SDK's generic GET, like the chat calls: the same auth header, timeout, retries and
+    error types. Failures are one-line :class:`ProviderError` messages without the key, even when
+    the server quotes it (no SDK exception is chained: its body may hold the key).
+    """
+    import json
+
+    import openai
+
+    from drafter.config.redaction import redact
+
+    endpoint = choice.base_url or OPENAI_API
+    where = f"the model server at {shown_url(endpoint)}"
+    client = openai.OpenAI(
+        api_key=choice.api_key or NO_KEY,
+        base_url=endpoint,
+        timeout=choice.timeout,
+        max_retries=choice.max_retries,
+    )
+    try:
+        return client.get("/models", cast_to=object)
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+        if choice.api_key in (None, NO_KEY):
+            problem, hint = "needs an API key and none is configured", "set OPENAI_API_KEY"
+        else:
+            problem, hint = "rejected the API key", "check OPENAI_API_KEY and its permission to list models"
+        error = ProviderError(f"{where} {problem} (HTTP {exc.status_code})", hint=hint)
+    except openai.NotFoundError:
+        error = ProviderError(
+            f"{where} has no /models endpoint (HTTP 404)",
+            hint="check OPENAI_BASE_URL / --base-url: OpenAI-compatible servers answer under /v1",
+        )
+    except openai.APITimeoutError:
+        error = ProviderError(
+            f"{where} timed out after retries", hint="check that it is up, or raise DRAFTER_TIMEOUT"
+        )
+    except openai.APIConnectionError:
+        error = ProviderError(
+            f"cannot connect to {where}",
+            hint="check that it is running, OPENAI_BASE_URL / --base-url and your network",
+        )
+    except openai.APIStatusError as exc:
+        said = exc.body.get("message") if isinstance(exc.body, dict) else None
+        detail = redact(" ".join(str(said or exc.message).split()), [choice.api_key or ""])[:200]
+        error = ProviderError(f"{where} answered HTTP {exc.status_code}: {detail}", hint="retry later")
+    except json.JSONDecodeError:  # a JSON content type with a body that does not parse
+        return ""
+    finally:
+        client.close()
+    raise error

@@ -6,7 +6,9 @@ Usage::
 
 The issue is re-fetched (``load`` gets the SOURCE recorded in the draft's provenance), the target
 section is drafted again (offline, or by the one chain that owns it), and only the lines of that
-section's body are replaced. When the human edited the section since drafter wrote it (its hash
+section's body are replaced. A section whose body is only sub-headings (``--section 4``) stands
+for its subsections (:func:`sections_for`): each chain that owns some of them runs once, and each
+is spliced and merged on its own, as if named one by one. When the human edited the section since drafter wrote it (its hash
 no longer matches the state file's), the new text is merged three ways with :mod:`drafter.document.merge`:
 base is the body drafter generated, kept in the draft's state file. Overlapping changes get
 conflict markers and ``status == "conflict"``; ``keep_edits`` leaves an edited section alone.
@@ -20,11 +22,10 @@ a draft from before the state file gets a marker and a state file on this write.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from drafter.document.content import SectionContent, drafted_sections, section_id
 from drafter.document.merge import Conflict, has_markers, merge3
@@ -39,13 +40,14 @@ from drafter.document.provenance import (
     was_edited,
 )
 from drafter.document.regions import Located, Region, bare, locate
-from drafter.document.render import render_sources, section_body, used_sources
-from drafter.document.writer import write_atomic
+from drafter.document.render import section_body, used_sources
 from drafter.drafting.compose import issue_fingerprint
 from drafter.drafting.offline import draft_offline
-from drafter.errors import EditedDraftError, InputError, ProviderError, WriteError
+from drafter.errors import InputError, ProviderError
 from drafter.model.choice import OFFLINE, ModelChoice
 from drafter.model.meter import empty_usage
+from drafter.revise.results import RedraftResult, RedraftRun, Status, combined
+from drafter.revise.splice import finish, line_end, read_text, replace_sources, splice, write_with_backup
 from drafter.sources.context import IssueContext, Note
 from drafter.template.outline import Outline, Section, default_chain, load_outline
 from drafter.template.prompts import Prompts
@@ -53,8 +55,21 @@ from drafter.template.prompts import Prompts
 if TYPE_CHECKING:
     from drafter.model.handle import ModelHandle
 
-Status = Literal["regenerated", "unchanged", "kept", "merged", "conflict", "failed", "removed"]
 Loader = Callable[[str], IssueContext]
+# The result types live in drafter.revise.results; they stay importable from here.
+__all__ = [
+    "Loader",
+    "RedraftOptions",
+    "RedraftResult",
+    "RedraftRun",
+    "Status",
+    "failed_sections",
+    "find_section",
+    "redraft",
+    "redraft_sections",
+    "sections_for",
+    "with_recorded_notes",
+]
 
 
 @dataclass
@@ -72,60 +87,39 @@ class RedraftOptions:
     outline: Outline | None = None
 
 
-@dataclass
-class RedraftResult:
-    """What happened; ``conflicts`` are 1-based line ranges in the written file."""
-
-    path: Path
-    section: str
-    status: Status
-    edited: bool
-    conflicts: list[Conflict] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-    def message(self) -> str:
-        where = f"{self.path}: section '{self.section}'"
-        if self.status == "conflict":
-            spans = ", ".join(f"lines {c.start}-{c.end}" for c in self.conflicts)
-            return (
-                f"{where}: {len(self.conflicts)} conflict(s) between your edits and the new draft at {spans}; "
-                "resolve the <<<<<<< / >>>>>>> markers by hand"
-            )
-        return {
-            "regenerated": f"{where} regenerated",
-            "unchanged": f"{where} unchanged (the new draft is the same)",
-            "kept": f"{where} was edited by a human; kept as it is",
-            "merged": f"{where} merged with your edits (no conflicts)",
-            "failed": f"{where}: the model's answer was unusable again; it stays a TODO (run again)",
-            "removed": f"{where} was removed by a human; it is no longer recorded as failed",
-        }[self.status]
+def _named(outline: Outline, name: str) -> Section:
+    """The template section named by heading title, number (``2.1``) or id."""
+    wanted = name.strip()
+    section = next((s for s in outline.walk() if section_id(s) == wanted), None) or outline.find(wanted)
+    if section is None:
+        names = ", ".join(s.heading for s in drafted_sections(outline))
+        raise InputError(f"no section '{name}' in template {outline.name}", hint=f"use one of: {names}")
+    return section
 
 
-@dataclass
-class RedraftRun:
-    """The sections one redraft regenerated, in document order, and the calls it made."""
+def sections_for(outline: Outline, name: str) -> list[Section]:
+    """The drafted sections that redrafting ``name`` regenerates, in document order.
 
-    path: Path
-    results: list[RedraftResult]
-    usage: dict[str, int]
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[str]:
-        return [r.section for r in self.results if r.status == "failed"]
+    A section with a body of its own is redrafted alone (its subsections, if any, stay as they
+    are: they are named on their own). A section whose body is only sub-headings (section 4 of
+    ``technical-design``) stands for every drafted section under it, because that is what a
+    reader sees as "section 4"; refusing it made people redraft 4.1, 4.2 and 4.3 one by one,
+    paying the owning chain once per subsection.
+    """
+    section = _named(outline, name)
+    drafted = {section_id(s) for s in drafted_sections(outline)}
+    if section_id(section) in drafted:
+        return [section]
+    return [s for s in section.walk() if section_id(s) in drafted]
 
 
 def find_section(outline: Outline, name: str) -> Section:
-    """The template section named by heading title, number (``2.1``) or id; it must have a body."""
-    wanted = name.strip()
-    section = next((s for s in outline.walk() if section_id(s) == wanted), None) or outline.find(wanted)
-    drafted = list(drafted_sections(outline))
-    if section is None:
-        names = ", ".join(s.heading for s in drafted)
-        raise InputError(f"no section '{name}' in template {outline.name}", hint=f"use one of: {names}")
-    if section not in drafted:
-        subs = ", ".join(s.heading for s in section.walk() if s in drafted)
+    """The one section named by ``name``, which must have a body (see :func:`sections_for` for a
+    parent section)."""
+    found = sections_for(outline, name)
+    section = _named(outline, name)
+    if not (len(found) == 1 and found[0] is section):
+        subs = ", ".join(s.heading for s in found)
         raise InputError(
             f"section '{section.heading}' has no body of its own", hint=f"redraft one of: {subs}"
         )
@@ -142,28 +136,11 @@ def _recorded_template(name: str) -> str | None:
     return marker_template(name, configured=configured_template())
 
 
-def _read(path: Path) -> str:
-    if path.exists() and not path.is_file():  # a FIFO or device would block the open below
-        raise InputError(f"{path} is not a regular file", hint="pass the path of a draft drafter wrote")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist", hint="pass the path of a draft drafter wrote") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}", hint="pass a UTF-8 markdown draft") from None
-
-
 def with_recorded_notes(ctx: IssueContext, provenance: Provenance) -> IssueContext:
     """The notes the draft was made with, then any new ``--notes``: a redraft keeps the team's words."""
     given = {note.text for note in ctx.notes}
     recorded = tuple(Note(text, "provenance") for text in provenance.notes if text not in given)
     return replace(ctx, notes=recorded + ctx.notes) if recorded else ctx
-
-
-def _eol(lines: list[str]) -> str:
-    crlf = sum(line.endswith("\r\n") for line in lines)
-    return "\r\n" if crlf * 2 > len(lines) else "\n"
 
 
 def _previous(located: Located, names: set[str], fresh: dict[str, str] | None = None) -> str:
@@ -176,6 +153,18 @@ def _previous(located: Located, names: set[str], fresh: dict[str, str] | None = 
         if _chain_name(r.section) in names
     ]
     return "\n\n".join(parts)
+
+
+def _owned_text(located: Located, region: Region) -> str:
+    """The lines from the section's heading to the next template section's heading.
+
+    Wider than the core on purpose: a conflict block ends in a line of ``=======``, which
+    markdown reads as a setext heading underline, so a left conflict can cut the core short and
+    hide its own markers from a check on the core alone.
+    """
+    after = [r.heading for r in located.regions.values() if r.heading > region.heading]
+    end = min(after, default=located.body_end)
+    return "\n".join(bare(line) for line in located.lines[region.heading + 1 : end])
 
 
 def _chain_name(section: Section) -> str:
@@ -226,35 +215,6 @@ async def _generate(
     return out, usage.to_dict()
 
 
-def _splice(lines: list[str], region: Region, text: str, eol: str) -> list[str]:
-    new = [line + eol for line in text.split("\n")] if text else []
-    if region.start == region.end:  # empty body: keep blank lines around the new text
-        at = region.heading + 1
-        return [*lines[:at], eol, *new, *lines[at:]] if new else lines
-    return [*lines[: region.start], *new, *lines[region.end :]]
-
-
-def _provenance_span(lines: list[str], start: int) -> int:
-    """The line after the marker (one line) or legacy block (many) that starts at ``start``."""
-    for index in range(start, len(lines)):
-        if bare(lines[index]).rstrip().endswith("-->"):
-            return index + 1
-    return len(lines)
-
-
-def _finish(lines: list[str], body_end: int, provenance: Provenance, keep_generated: bool, eol: str) -> str:
-    """Put the marker in place of the old marker or block at ``body_end``; return the whole text.
-
-    ``provenance.generated`` is updated unless ``keep_generated`` (a draft a human edited stays
-    edited).
-    """
-    head = "".join(lines[:body_end])
-    tail = "".join(lines[_provenance_span(lines, body_end) :])
-    if not keep_generated:
-        provenance.generated = digest((head + tail).replace("\r\n", "\n").rstrip("\n"))
-    return head + provenance.marker().replace("\n", eol) + tail
-
-
 def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
     """Regenerate the section ``options.section`` of the draft at ``path``; see the module docstring.
 
@@ -263,14 +223,18 @@ def redraft(path: Path, options: RedraftOptions, load: Loader) -> RedraftResult:
     from drafter.model.loop import run_sync
 
     run = run_sync(redraft_sections(path, [options.section], options, load), lambda: [options.handle])
-    result = run.results[0]
+    [(heading, headings)] = run.asked.items()
+    if headings == [heading]:
+        result = run.results[0]
+    else:  # a parent section: one result holding each of its subsections'
+        result = combined(path, heading, run.results)
     result.usage = run.usage
     return result
 
 
 def failed_sections(path: Path) -> list[str]:
     """The ids of the sections the draft's state records as failed (a partial draft)."""
-    record = read_draft(_read(path), path)
+    record = read_draft(read_text(path), path)
     if record.provenance is None:
         raise InputError(
             f"{path} has no drafter marker, so drafter did not write it (or the marker was removed)",
@@ -300,7 +264,7 @@ async def redraft_sections(
     otherwise it raises :class:`ProviderError` before anything is written. A failed section a
     human has since filled in counts as done: it is kept, and no longer recorded as failed.
     """
-    original = _read(path)
+    original = read_text(path)
     record = read_draft(original, path)
     provenance = record.provenance
     if provenance is None:
@@ -308,6 +272,20 @@ async def redraft_sections(
             f"{path} has no drafter marker, so drafter did not write it (or the marker was removed)",
             hint="redraft only works on drafts made by 'drafter from-issue'",
         )
+    outline = options.outline or load_outline(options.template or _recorded_template(provenance.template))
+    order = {section_id(s): n for n, s in enumerate(outline.walk())}
+    if lenient:  # sections the template no longer has (it was edited since) are not looked for
+        known = {section_id(s) for s in outline.walk()}
+        names = [name for name in names if name in known]
+    picked: dict[str, Section] = {}
+    asked: dict[str, list[str]] = {}
+    parts: set[str] = set()  # sections picked because their parent was named
+    for name in names:
+        found = sections_for(outline, name)
+        asked[_named(outline, name).heading] = [s.heading for s in found]
+        picked.update((section_id(s), s) for s in found)
+        if not (len(found) == 1 and found[0] is _named(outline, name)):
+            parts.update(section_id(s) for s in found)
     warnings: list[str] = []
     untouched = was_edited(original) is False  # nobody changed any line since drafter wrote it
     complete = record.state in ("file", "inline")
@@ -317,18 +295,12 @@ async def redraft_sections(
             f"the state file {state_path(path).name} {what}: "
             + (
                 "it is rebuilt with only "
-                + ("this section's record" if len(names) == 1 else "the redrafted sections' records")
+                + ("this section's record" if len(picked) == 1 else "the redrafted sections' records")
                 if untouched
                 else "drafter cannot tell your lines from its own, so every line that differs from "
                 "the new draft is left as a conflict to resolve"
             )
         )
-    outline = options.outline or load_outline(options.template or _recorded_template(provenance.template))
-    order = {section_id(s): n for n, s in enumerate(outline.walk())}
-    if lenient:  # sections the template no longer has (it was edited since) are not looked for
-        known = {section_id(s) for s in outline.walk()}
-        names = [name for name in names if name in known]
-    picked = {section_id(s): s for s in (find_section(outline, name) for name in names)}
     located = locate(original, outline)
     results: dict[str, RedraftResult] = {}
     todo: list[tuple[Section, bool]] = []
@@ -341,12 +313,16 @@ async def redraft_sections(
             results[sid] = RedraftResult(path, section.heading, "removed", True, warnings=warnings)
             failed = [f for f in failed if f != sid]
             continue
+        if region is None and sid in parts and not section.required:
+            # An optional subsection the human removed: redrafting its parent does not bring it back.
+            warnings.append(f"optional section '{section.heading}' is not in {path.name}; left out")
+            continue
         if region is None:
             raise InputError(
                 f"section '{section.heading}' is not in {path}",
                 hint="restore its heading, or redraft another section",
             )
-        if has_markers(region.text):
+        if has_markers(_owned_text(located, region)):
             raise InputError(
                 f"section '{section.heading}' in {path} still has conflict markers",
                 hint="resolve the <<<<<<< / >>>>>>> blocks first",
@@ -357,6 +333,11 @@ async def redraft_sections(
             failed = [f for f in failed if f != sid]  # the human wrote it: it is no longer missing
         else:
             todo.append((section, edited))
+    if not results and not todo:
+        raise InputError(
+            f"none of the sections under '{', '.join(asked)}' is in {path}",
+            hint="restore a heading, or redraft another section",
+        )
     usage: dict[str, int] = empty_usage()
     new_prov = replace(provenance, failed=failed)
     lines = located.lines
@@ -398,23 +379,17 @@ async def redraft_sections(
         and final.sources_line is not None
         and set(used_sources(new_prov.section_sources)) != set(used_sources(provenance.section_sources))
     ):
-        eol = _eol(lines)
-        start, end = final.sources_line, body_end
-        while end > start and not bare(lines[end - 1]).strip():
-            end -= 1
-        block = [line + eol for line in render_sources(ctx, new_prov.section_sources).split("\n")]
-        lines = [*lines[:start], *block, *lines[end:]]
-        body_end += len(block) - (end - start)
+        lines, body_end = replace_sources(lines, final, ctx, new_prov.section_sources)
     keep_generated = any(edited for _, edited in todo) or was_edited(original) is not False
-    text = _finish(lines, body_end, new_prov, keep_generated, _eol(located.lines))
+    text = finish(lines, body_end, new_prov, keep_generated, line_end(located.lines))
     ordered = [results[sid] for sid in sorted(results, key=order.__getitem__)]
-    run = RedraftRun(path, ordered, usage, warnings)
+    run = RedraftRun(path, ordered, usage, warnings, asked)
     if text == original and record.state == "file":
         for result in ordered:
             if result.status == "regenerated":
                 result.status = "unchanged"
         return run
-    _write_with_backup(path, original, text, new_prov.state_json())
+    write_with_backup(path, original, text, new_prov.state_json())
     return run
 
 
@@ -430,7 +405,7 @@ def _apply(
 ) -> list[str]:
     """Splice each new section into ``lines``, top down, merging with a human's edits; updates
     ``prov`` (hashes, bases, sources, failed) and ``results`` in place."""
-    eol = _eol(lines)
+    eol = line_end(lines)
     for section, edited in todo:
         sid = section_id(section)
         content = generated.get(sid)
@@ -445,7 +420,7 @@ def _apply(
         conflicts: list[Conflict] = []
         status: Status
         if not edited:
-            replacement, status = new_body, "regenerated"
+            replacement, status = new_body, "unchanged" if new_body == region.text else "regenerated"
         else:
             base = prov.bases.get(sid, "")
             if digest(base) != prov.sections.get(sid):
@@ -455,7 +430,7 @@ def _apply(
             offset = region.start if region.start < region.end else region.heading + 2
             # Later splices are below this one (top down), so these line numbers stay true.
             conflicts = [Conflict(c.start + offset, c.end + offset) for c in merged.conflicts]
-        lines = _splice(lines, region, replacement, eol)
+        lines = splice(lines, region, replacement, eol)
         prov.sections = {**prov.sections, sid: digest(new_body)}
         prov.bases = {**prov.bases, sid: new_body}
         prov.section_sources = {k: v for k, v in prov.section_sources.items() if k != sid}
@@ -464,27 +439,3 @@ def _apply(
         prov.failed = [f for f in prov.failed if f != sid]
         results[sid] = RedraftResult(path, section.heading, status, edited, conflicts, {}, warnings)
     return lines
-
-
-def _write_with_backup(path: Path, original: str, text: str, state: str) -> None:
-    """Write the ``state`` file, then ``text`` atomically; a copy of the old draft stays beside it
-    until that succeeded. Should the draft's write fail, the new state file is told apart from the
-    draft left in place by the digest in its marker, and read as stale."""
-    if _read(path) != original:
-        raise EditedDraftError(
-            f"{path} changed while the section was being redrafted; nothing was written",
-            hint="run redraft again",
-        )
-    backup = path.with_name(f"{path.name}.drafter-backup")
-    try:
-        shutil.copy2(path, backup)
-    except OSError as exc:
-        raise WriteError(
-            f"cannot back up {path} to {backup}: {exc.strerror}", hint="check the folder's permissions"
-        ) from None
-    try:
-        write_atomic(state_path(path), state)
-        write_atomic(path, text)
-    except WriteError as exc:
-        raise WriteError(f"{exc.message}; the previous draft is kept at {backup}", hint=exc.hint) from None
-    backup.unlink(missing_ok=True)

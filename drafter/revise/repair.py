@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drafter.drafting.compose import DraftOptions
-from drafter.revise.redraft import RedraftOptions, RedraftRun, redraft_sections
+from drafter.revise.redraft import RedraftOptions, redraft_sections
+from drafter.revise.results import RedraftRun
 from drafter.sources.context import IssueContext
 from drafter.template.findings import Report
 from drafter.template.outline import Outline

@@ -8,12 +8,14 @@ comments endpoint gives the conversation, ordered oldest first and paginated wit
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 
 from drafter.errors import SourceError
 from drafter.sources.context import Comment, IssueContext, was_edited
 from drafter.sources.http import Target, TrackerHttp, origin
+from drafter.sources.paging import comment_pages
 from drafter.sources.settings import SourceSettings
 from drafter.sources.urls import GitHubRef, parse_url
 
@@ -34,16 +36,26 @@ def api_base(ref: GitHubRef, settings: SourceSettings) -> str:
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
 
 
-def token_auth(settings: SourceSettings) -> dict[str, dict[str, str]]:
-    """The token's header, bound to the one API origin it is for (``GITHUB_API_URL`` or
-    api.github.com), for :class:`TrackerHttp`; empty without a token."""
-    if settings.github_token is None:
-        return {}
-    return {
-        origin(settings.github_api_url or PUBLIC_API): {
-            "Authorization": f"Bearer {settings.github_token.reveal()}"
+def token_auth(settings: SourceSettings, api: str | None = None) -> dict[str, dict[str, str]]:
+    """The token's header, bound to the one API origin it is for, for :class:`TrackerHttp`;
+    empty without a token.
+
+    A configured token (``GITHUB_TOKEN``/``GH_TOKEN``) is for ``GITHUB_API_URL`` or api.github.com
+    only. Without one, ``settings.token_helper`` (``gh auth token``) is asked for the token of the
+    host of ``api``, the API being fetched: gh keeps one per host, so each goes to its own host.
+    """
+    if settings.github_token is not None:
+        return {
+            origin(settings.github_api_url or PUBLIC_API): {
+                "Authorization": f"Bearer {settings.github_token.reveal()}"
+            }
         }
-    }
+    if settings.token_helper is None:
+        return {}
+    api = api or settings.github_api_url or PUBLIC_API
+    host = (urlsplit(api).hostname or "").lower()
+    token = settings.token_helper("github.com" if host == "api.github.com" else host)
+    return {origin(api): {"Authorization": f"Bearer {token}"}} if token else {}
 
 
 def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx2.Client) -> IssueContext:
@@ -59,7 +71,7 @@ def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx2.Client
         api_base=base,
         target=Target("GitHub", f"{noun} {ref.slug}#{ref.number}", token_env),
         headers=HEADERS,
-        auth=token_auth(settings),
+        auth=token_auth(settings, base),
     )
     reply = http.get_json(http.url(f"repos/{ref.owner}/{ref.repo}/issues/{ref.number}"))
     issue = _expect_object(reply.data, http.target)
@@ -75,8 +87,11 @@ def fetch_github(ref: GitHubRef, settings: SourceSettings, client: httpx2.Client
             final_ref = parsed
     comments: list[Comment] = []
     issue_api_url = reply.url.split("?", 1)[0]
-    if int(issue.get("comments") or 0) > 0 or "comments" not in issue:
-        for page in http.pages(f"{issue_api_url}/comments", {"per_page": "100"}):
+    count = issue.get("comments")
+    expected = count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
+    if expected != 0:
+        pages = comment_pages(http, f"{issue_api_url}/comments", {"per_page": "100"}, expected=expected)
+        for page in pages:
             comments.extend(comment_from(item, index) for index, item in enumerate(page, len(comments)))
     return to_context(issue, comments, final_ref)
 

@@ -56,7 +56,7 @@ def list_issues(
             api_base=base,
             target=Target("GitHub", f"issues of {owner}/{name} labelled {label!r}", TOKEN_ENV),
             headers=HEADERS,
-            auth=token_auth(settings),
+            auth=token_auth(settings, base),
         )
         params = {"labels": label.strip(), "state": state, "per_page": "100"}
         for page in http.pages(http.url(f"repos/{owner}/{name}/issues"), params):

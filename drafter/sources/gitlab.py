@@ -15,6 +15,7 @@ import httpx2
 from drafter.errors import SourceError
 from drafter.sources.context import Comment, IssueContext, was_edited
 from drafter.sources.http import Target, TrackerHttp, origin
+from drafter.sources.paging import comment_pages
 from drafter.sources.settings import SourceSettings
 from drafter.sources.urls import GitLabRef
 
@@ -62,7 +63,10 @@ def fetch_gitlab(ref: GitLabRef, settings: SourceSettings, client: httpx2.Client
     web_url = str(item.get("web_url") or "")
     comments: list[Comment] = []
     params = {"sort": "asc", "order_by": "created_at", "per_page": "100"}
-    for page in http.pages(f"{item_url}/notes", params):
+    # user_notes_count leaves out system notes, so the plan may fall short; paging follows on.
+    count = item.get("user_notes_count")
+    expected = count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
+    for page in comment_pages(http, f"{item_url}/notes", params, expected=expected):
         for note in page:
             if isinstance(note, dict) and not note.get("system"):
                 comments.append(_comment(note, web_url))

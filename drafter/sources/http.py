@@ -9,7 +9,13 @@ through :class:`TrackerHttp`, which enforces the policy in one place:
   configured it (``GITHUB_API_URL``, ``GITLAB_API_URL``, ``JIRA_BASE_URL``);
 * a token is attached only to requests for the origin it was configured for;
 * timeouts and connection errors are retried with backoff; ``Retry-After``/``x-ratelimit-reset``
-  waits are honoured up to ``max_wait``; responses are capped in size and must be whole JSON.
+  waits are honoured up to ``max_wait``; responses are capped in size and must be whole JSON;
+* with ``SourceSettings.cache_dir`` set, every GET is conditional on the stored entry
+  (:mod:`drafter.sources.cache`), so an unchanged page costs a ``304`` and no rate limit.
+
+The retry loop is ours rather than stamina's or tenacity's: its waits come from the response
+(``Retry-After``, the reset time, a budget shared across waits), not from a backoff formula, and
+tests drive it through ``SourceSettings.sleep``; see docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -19,25 +25,23 @@ import email.utils
 import ipaddress
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx2
 
-from drafter.errors import SourceError
+from drafter.errors import SourceError, TrackerUnavailableError
+from drafter.sources.cache import CachedReply, HttpCache, identity
 from drafter.sources.settings import SourceSettings
 from drafter.sources.transport import plain_http_host
 
 
 def user_agent() -> str:
-    """``drafter/VERSION``: names the tool for a tracker's logs (the project has no public home)."""
-    from importlib.metadata import PackageNotFoundError, version
+    """``design-drafter/VERSION``: names the tool for a tracker's logs (the project has no public home)."""
+    from drafter.config.about import user_agent as about_user_agent
 
-    try:
-        return f"drafter/{version('drafter')}"
-    except PackageNotFoundError:
-        return "drafter"
+    return about_user_agent()
 
 
 MAX_REDIRECTS = 3
@@ -56,12 +60,27 @@ class Target:
 
 @dataclass(frozen=True)
 class HttpReply:
-    """A finished, size-checked response with its JSON already parsed."""
+    """A finished, size-checked response with its JSON already parsed.
+
+    ``links`` maps each ``Link`` relation (``next``, ``last``) to its URL, as httpx2 parses them;
+    ``cached`` says the body came from the cache after a ``304``.
+    """
 
     url: str
     status: int
     headers: httpx2.Headers
     data: Any
+    links: dict[str, str] = field(default_factory=dict)
+    cached: bool = False
+
+
+def links_of(response: httpx2.Response) -> dict[str, str]:
+    """``rel -> URL`` from a response's ``Link`` header (httpx2's ``Response.links``)."""
+    return {
+        rel: link["url"]
+        for rel, link in response.links.items()
+        if isinstance(rel, str) and link.get("url") and link.get("rel")
+    }
 
 
 def make_client(settings: SourceSettings, transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
@@ -136,6 +155,7 @@ class TrackerHttp:
         self.headers = dict(headers or {})
         self.auth = {key: dict(value) for key, value in (auth or {}).items()}
         self._host_checked = False
+        self.cache = HttpCache(settings.cache_dir, settings.notify) if settings.cache_dir else None
 
     @property
     def token_sent(self) -> bool:
@@ -197,23 +217,33 @@ class TrackerHttp:
             hint="open the URL in a browser and fetch the final address",
         )
 
-    def pages(self, url: str, params: Mapping[str, str] | None = None) -> Iterator[list[Any]]:
+    def pages(
+        self, url: str, params: Mapping[str, str] | None = None, *, max_pages: int = MAX_PAGES
+    ) -> Iterator[list[Any]]:
         """Yield each page (a JSON list) following ``Link: rel="next"`` or ``x-next-page``."""
         next_url: str | None = url
         next_params = params
-        for _ in range(MAX_PAGES):
+        for _ in range(max_pages):
             if next_url is None:
                 return
             reply = self.get_json(next_url, next_params)
-            if not isinstance(reply.data, list):
-                raise SourceError(
-                    f"{self.target.tracker} returned an unexpected shape for the comments of "
-                    f"{self.target.what} (expected a JSON list)",
-                    hint="check that the API URL points at the right kind of tracker",
-                )
-            yield reply.data
-            next_url, next_params = _next_page(reply, next_params)
-        raise SourceError(
+            yield self.page_items(reply)
+            next_url, next_params = next_page(reply)
+        if next_url is not None:
+            raise self.too_many_pages()
+
+    def page_items(self, reply: HttpReply) -> list[Any]:
+        """The JSON list a page holds, or a clear error when the tracker sent something else."""
+        if not isinstance(reply.data, list):
+            raise SourceError(
+                f"{self.target.tracker} returned an unexpected shape for the comments of "
+                f"{self.target.what} (expected a JSON list)",
+                hint="check that the API URL points at the right kind of tracker",
+            )
+        return reply.data
+
+    def too_many_pages(self) -> SourceError:
+        return SourceError(
             f"{self.target.what} has more than {MAX_PAGES} pages of comments; drafter stops there",
             hint="save a trimmed copy with 'drafter fetch --format json' and edit it",
         )
@@ -230,7 +260,7 @@ class TrackerHttp:
             except httpx2.TransportError as exc:
                 if attempt > self.settings.retries:
                     kind = "timed out" if isinstance(exc, httpx2.TimeoutException) else "connection failed"
-                    raise SourceError(
+                    raise TrackerUnavailableError(
                         f"could not reach {self.origin} for {self.target.what}: {kind} after {attempt} attempts",
                         hint="check your network or proxy and that the tracker is up, then retry",
                     ) from None
@@ -243,7 +273,7 @@ class TrackerHttp:
             if wait is None:
                 return reply
             if waited + wait > self.settings.max_wait:
-                raise SourceError(
+                raise TrackerUnavailableError(
                     f"{self.target.tracker} rate limit reached while fetching {self.target.what} "
                     f"(resets in {_seconds(str(int(wait)))}, more than --max-wait {self.settings.max_wait:g} s)",
                     hint=f"retry later, raise --max-wait, or set {self.target.token_env} for a higher limit",
@@ -258,7 +288,16 @@ class TrackerHttp:
 
     def _once(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str]) -> HttpReply:
         cap = self.settings.max_response_bytes
-        with self.client.stream("GET", url, params=params, headers=headers) as response:
+        request = self.client.build_request("GET", url, params=params, headers=headers)
+        cache_key, entry = "", None
+        if self.cache is not None:
+            who = identity(self.auth.get(origin(url), {}))
+            cache_key = self.cache.key(str(request.url), self.headers, who)
+            entry = self.cache.load(cache_key, str(request.url))
+            if entry is not None:
+                request.headers.update(entry.validators())
+        response = self.client.send(request, stream=True)
+        try:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
@@ -271,15 +310,33 @@ class TrackerHttp:
                 chunks.append(chunk)
             raw = b"".join(chunks)
             status, final_url, response_headers = response.status_code, str(response.url), response.headers
+        finally:
+            response.close()
+        if status == 304 and entry is not None:
+            return self._from_cache(entry, response_headers, cache_key)
         data: Any = None
         if 200 <= status < 300:
             data = self._parse(raw)
+            if status == 200 and self.cache is not None:
+                self.cache.store(cache_key, str(request.url), response_headers, raw)
         elif raw:
             try:
                 data = json.loads(raw)
             except ValueError:
                 data = None
-        return HttpReply(final_url, status, response_headers, data)
+        return HttpReply(final_url, status, response_headers, data, links_of(response))
+
+    def _from_cache(self, entry: CachedReply, fresh: httpx2.Headers, cache_key: str) -> HttpReply:
+        """A 304: the stored body, with any new validators the tracker sent kept for next time."""
+        assert self.cache is not None
+        headers = dict(entry.headers)
+        renewed = {name: fresh[name] for name in ("etag", "last-modified") if name in fresh}
+        if any(headers.get(name) != value for name, value in renewed.items()):
+            headers.update(renewed)
+            self.cache.store(cache_key, entry.url, headers, entry.body)
+        merged = httpx2.Headers(headers)
+        links = links_of(httpx2.Response(200, headers=merged))
+        return HttpReply(entry.url, 200, merged, entry.data, links, cached=True)
 
     def _parse(self, raw: bytes) -> Any:
         try:
@@ -341,7 +398,7 @@ class TrackerHttp:
                 status=status,
             )
         if status >= 500:
-            raise SourceError(
+            raise TrackerUnavailableError(
                 f"{tracker} failed with HTTP {status} for {what} after {self.settings.retries + 1} attempts",
                 hint="the tracker is having trouble; try again later",
                 status=status,
@@ -367,18 +424,11 @@ def _config_var(tracker: str) -> str:
     )
 
 
-def _next_page(
-    reply: HttpReply, params: Mapping[str, str] | None
-) -> tuple[str | None, Mapping[str, str] | None]:
-    for part in reply.headers.get("link", "").split(","):
-        section = part.strip()
-        if not section.startswith("<") or ">" not in section:
-            continue
-        target, _, attributes = section[1:].partition(">")
-        rels = [a.strip() for a in attributes.split(";")]
-        if 'rel="next"' in rels or "rel=next" in rels:
-            return urljoin(reply.url, target), None
-    next_page = reply.headers.get("x-next-page", "").strip()
-    if next_page.isdigit():
-        return str(httpx2.URL(reply.url).copy_set_param("page", next_page)), None
+def next_page(reply: HttpReply) -> tuple[str | None, Mapping[str, str] | None]:
+    """The page after ``reply``: its ``Link: rel="next"``, else GitLab's ``x-next-page``."""
+    if "next" in reply.links:
+        return urljoin(reply.url, reply.links["next"]), None
+    number = reply.headers.get("x-next-page", "").strip()
+    if number.isdigit():
+        return str(httpx2.URL(reply.url).copy_set_param("page", number)), None
     return None, None

@@ -9,6 +9,7 @@ because the issue's embedded comment field is capped.
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import Any
 
 import httpx2
@@ -17,6 +18,7 @@ from drafter.errors import SourceError
 from drafter.sources.adf import adf_to_markdown
 from drafter.sources.context import Comment, IssueContext, was_edited
 from drafter.sources.http import Target, TrackerHttp, origin
+from drafter.sources.paging import fetch_all
 from drafter.sources.settings import SourceSettings
 from drafter.sources.urls import JiraRef
 
@@ -88,23 +90,44 @@ def fetch_jira(ref: JiraRef, settings: SourceSettings, client: httpx2.Client) ->
 
 
 def _comments(http: TrackerHttp, url: str) -> list[dict[str, Any]]:
+    """Every comment, oldest first. The first page gives ``total`` and the page size the server
+    uses; the pages after it are then asked for together (:func:`fetch_all`). A short page in
+    the middle (a comment deleted meanwhile) ends that plan, and the next one starts after it."""
     found: list[dict[str, Any]] = []
-    start = 0
-    for _ in range(MAX_COMMENT_PAGES):
-        params = {"startAt": str(start), "maxResults": str(PAGE_SIZE), "orderBy": "created"}
-        page = http.get_json(url, params).data
-        items = page.get("comments") if isinstance(page, dict) else None
-        if not isinstance(items, list):
-            raise SourceError(
-                f"Jira returned an unexpected shape for the comments of {http.target.what}",
-                hint="check JIRA_BASE_URL and JIRA_API_VERSION",
-            )
-        found.extend(item for item in items if isinstance(item, dict))
-        total = page.get("total")
-        start += len(items)
-        if not items or not isinstance(total, int) or start >= total:
-            return found
+    start, size, fetched = 0, 0, 0
+    total: Any = None
+    while fetched < MAX_COMMENT_PAGES:
+        if size and isinstance(total, int):
+            end = min(total, start + size * (MAX_COMMENT_PAGES - fetched))
+            offsets = list(range(start, end, size))
+        else:
+            offsets = [start]
+        with contextlib.closing(fetch_all(http, [_comment_page(url, at) for at in offsets])) as replies:
+            for offset, reply in zip(offsets, replies, strict=False):
+                fetched += 1
+                items, total = _page(reply.data, http)
+                found.extend(item for item in items if isinstance(item, dict))
+                start = offset + len(items)
+                if not items or not isinstance(total, int) or start >= total:
+                    return found
+                if size and len(items) < size:
+                    break
+                size = size or len(items)
     return found
+
+
+def _comment_page(url: str, start: int) -> tuple[str, dict[str, str]]:
+    return url, {"startAt": str(start), "maxResults": str(PAGE_SIZE), "orderBy": "created"}
+
+
+def _page(data: Any, http: TrackerHttp) -> tuple[list[Any], Any]:
+    items = data.get("comments") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise SourceError(
+            f"Jira returned an unexpected shape for the comments of {http.target.what}",
+            hint="check JIRA_BASE_URL and JIRA_API_VERSION",
+        )
+    return items, data.get("total")
 
 
 def _name(value: Any) -> str:

@@ -13,15 +13,20 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from drafter.config import DEFAULT_MAX_CONTEXT, Settings
+from drafter.config import DEFAULT_MAX_CONTEXT, Settings, flag
 from drafter.errors import ConfigError
+from drafter.sources.gh import gh_token
 
 MIN_MAX_CONTEXT = 2_000
 DEFAULT_MAX_WAIT = 60.0
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# Comment pages of one thread in flight at once. GitHub asks clients to keep concurrency low
+# (secondary rate limits); a batch's shared pool also caps the requests per host across issues.
+DEFAULT_PAGE_CONCURRENCY = 4
 
 
 class Secret:
@@ -58,6 +63,11 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
         if value:
             return Secret(value)
     return None
+
+
+def _use_gh(env: Mapping[str, str]) -> bool:
+    """Ask ``gh`` for a GitHub token only when none is configured and DRAFTER_NO_GH is not on."""
+    return _secret(env, "GITHUB_TOKEN", "GH_TOKEN") is None and not flag(env.get("DRAFTER_NO_GH", ""))
 
 
 def _api_url(env: Mapping[str, str], name: str) -> str | None:
@@ -99,6 +109,11 @@ class SourceSettings:
     timeout: float = DEFAULT_TIMEOUT
     retries: int = 3
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    # Folder of the conditional-request cache of tracker GETs (drafter.sources.cache); None = off.
+    cache_dir: Path | None = None
+    page_concurrency: int = DEFAULT_PAGE_CONCURRENCY
+    # Asked for a GitHub host's token when no GITHUB_TOKEN/GH_TOKEN is set (``gh auth token``).
+    token_helper: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
     notify: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
@@ -114,6 +129,8 @@ class SourceSettings:
             raise ConfigError(
                 f"--max-wait must be a finite number of seconds, 0 or more; got {self.max_wait:g}"
             )
+        if self.page_concurrency < 1:
+            raise ConfigError(f"page_concurrency must be 1 or more, got {self.page_concurrency}")
         if self.jira_api_version not in (None, "2", "3"):
             raise ConfigError(
                 f"JIRA_API_VERSION must be 2 or 3, got {self.jira_api_version!r}",
@@ -140,9 +157,15 @@ class SourceSettings:
     @classmethod
     def from_settings(cls, settings: Settings, notify: Callable[[str], None] | None = None) -> SourceSettings:
         """The tracker settings of a run whose :class:`~drafter.config.Settings` are resolved: its
-        environment's tokens and API bases, and its ``max_context`` and ``max_wait``."""
+        environment's tokens and API bases, its ``max_context``, ``max_wait`` and cache folder,
+        and, when no GitHub token is set, ``gh auth token`` (:mod:`drafter.sources.gh`)."""
         return cls.from_env(
-            settings.env, max_context=settings.max_context, max_wait=settings.max_wait, notify=notify
+            settings.env,
+            max_context=settings.max_context,
+            max_wait=settings.max_wait,
+            notify=notify,
+            cache_dir=settings.cache_dir,
+            token_helper=gh_token if _use_gh(settings.env) else None,
         )
 
     def configured_hosts(self) -> frozenset[str]:

@@ -39,7 +39,7 @@ def builtin_dir(kind: str) -> Path:
             return candidate
     raise TemplateError(
         f"drafter's built-in {kind}/ folder is missing from the installation",
-        hint="reinstall drafter with 'pip install --force-reinstall drafter'",
+        hint="reinstall drafter with 'pip install --force-reinstall design-drafter'",
     )
 
 

@@ -24,7 +24,7 @@ from drafter.errors import InputError, TemplateError, WriteError
 from drafter.template.resources import builtin_dir
 
 CONFIG_BODY = """\
-# drafter settings (https://github.com/OWNER/drafter#configuration). Precedence: command-line
+# drafter settings (see the README's Configuration section). Precedence: command-line
 # flag > environment variable > this file > built-in default. `drafter config` shows the
 # effective values and where each came from. Secrets (OPENAI_API_KEY, GITHUB_TOKEN, ...) are
 # read from the environment only, never from this file.
@@ -80,11 +80,25 @@ repos:
       - id: drafter-validate
         name: drafter validate
         entry: drafter validate
-        language: system
+        language: python
+        additional_dependencies: ["{requirement}"]
         files: ^docs/design/.*\\.md$
         types: [markdown]
         require_serial: true
 """
+
+
+def pre_commit_config() -> str:
+    """The one pre-commit recipe (``init --pre-commit`` writes it; the README shows it).
+
+    ``repo: local`` with ``language: python`` needs no repository URL (the project has no public
+    home yet): pre-commit installs the pinned distribution into the hook's own environment, so
+    the hook works on a machine where drafter is not installed.
+    """
+    from drafter.config.about import DISTRIBUTION, version
+
+    current = version()
+    return PRE_COMMIT.format(requirement=f"{DISTRIBUTION}=={current}" if current != "0" else DISTRIBUTION)
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,7 @@ def workflow_text() -> str:
         return candidate.read_text(encoding="utf-8")
     raise TemplateError(
         "drafter's example workflow is missing from the installation",
-        hint="reinstall drafter with 'pip install --force-reinstall drafter'",
+        hint="reinstall drafter with 'pip install --force-reinstall design-drafter'",
     )
 
 
@@ -176,7 +190,7 @@ def init_project(
     if workflow:
         _write_new(root / ".github" / "workflows" / "drafter.yml", workflow_text(), actions)
     if pre_commit:
-        _write_new(root / ".pre-commit-config.yaml", PRE_COMMIT, actions)
+        _write_new(root / ".pre-commit-config.yaml", pre_commit_config(), actions)
     return actions
 
 

@@ -436,7 +436,10 @@ def test_cli_github_step_summary_and_annotations(tmp_path: Path, monkeypatch: py
     text = step.read_text(encoding="utf-8")
     assert text.startswith("## earlier step\n")
     assert "## drafter batch: some drafts need attention" in text
-    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    # Annotations go to stderr: stdout stays the list of written drafts (`git add $(...)`).
+    assert all(Path(line).suffix == ".md" for line in result.stdout.splitlines())
+    assert "::" not in result.stdout
+    annotations = [line for line in result.stderr.splitlines() if line.startswith("::")]
     assert annotations[0].startswith("::error title=drafter batch%3A failed::")
     assert "missing.md" in annotations[0]
     assert any(line.startswith("::warning file=") for line in annotations)

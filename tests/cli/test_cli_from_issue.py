@@ -105,13 +105,17 @@ def test_rerun_unchanged_then_edited_then_force(tmp_path: Path) -> None:
     assert "A human wrote this." not in path.read_text(encoding="utf-8")
 
 
-def test_other_drafter_output_is_overwritten(tmp_path: Path) -> None:
-    """An untouched draft from another template or date is drafter's own output: replaced."""
+def test_drafts_from_other_templates_sit_side_by_side(tmp_path: Path) -> None:
+    """`-t adr` then `-t rfc` on one issue: two files, each named after its template (#20)."""
     assert offline(tmp_path, "--template", "adr").exit_code == 0
     result = offline(tmp_path, "--template", "rfc", "--format", "json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["status"] == "written"
-    _, marker = split_provenance((tmp_path / EXAMPLE_NAME).read_text(encoding="utf-8"))
+    data = json.loads(result.stdout)
+    assert data["status"] == "written"
+    rfc = tmp_path / EXAMPLE_NAME.replace(".md", ".rfc.md")
+    assert data["path"] == str(rfc)
+    assert (tmp_path / EXAMPLE_NAME.replace(".md", ".adr.md")).is_file()
+    _, marker = split_provenance(rfc.read_text(encoding="utf-8"))
     assert marker is not None and marker.template == "rfc"
 
 
@@ -224,7 +228,7 @@ def test_hostile_title_stays_in_out_dir(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     path = Path(data["path"])
-    assert path.parent == out and path.name.endswith("etc-passwd.md")
+    assert path.parent == out and path.name.endswith("etc-passwd.adr.md")
     assert sorted(p.name for p in out.iterdir()) == sorted([path.name, path.name + ".drafter.json"])
     text = path.read_text(encoding="utf-8")
     assert "Body {{ 7*7 }}" in text

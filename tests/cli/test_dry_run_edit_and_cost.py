@@ -159,3 +159,17 @@ def test_max_cost_needs_a_priced_model(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 2
     assert "--max-cost needs a model with a known price" in result.stderr
     assert cli("batch", ISSUES[0], "--max-cost", "0", "--out-dir", "out").exit_code == 2
+
+
+def test_a_failing_editor_is_reported_and_the_draft_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} -c 'raise SystemExit(4)'")
+    result = cli("from-issue", EXAMPLE, "--model", "offline", "--out", tmp_path / "d.md", "--edit")
+    assert result.exit_code == 0, result.stderr
+    assert "the editor failed" in result.stderr and "Traceback" not in result.output
+    assert (tmp_path / "d.md").is_file()
+    monkeypatch.setenv("EDITOR", str(tmp_path / "no-such-editor"))
+    missing = cli("from-issue", EXAMPLE, "--model", "offline", "--out", tmp_path / "e.md", "--edit")
+    assert missing.exit_code == 0 and "the editor failed" in missing.stderr

@@ -111,3 +111,17 @@ def test_workflow_is_shipped_in_the_wheel() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     force = tomllib.loads(text)["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
     assert force["examples/github-actions/drafter.yml"] == "drafter/workflows/drafter.yml"
+
+
+def test_the_readme_shows_the_one_pre_commit_recipe_init_writes(tmp_path: Path) -> None:
+    """One recipe: the README's block is exactly what `init --pre-commit` writes, pinned to this version."""
+    from drafter.config.about import version
+    from drafter.template.scaffold import pre_commit_config
+    from tests.support.paths import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### As a pre-commit hook", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == pre_commit_config()
+    assert f'additional_dependencies: ["design-drafter=={version()}"]' in block
+    init(tmp_path, "--pre-commit")
+    assert (tmp_path / ".pre-commit-config.yaml").read_text(encoding="utf-8") == block

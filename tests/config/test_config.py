@@ -82,7 +82,12 @@ max_retries = 1
 """,
     )
     settings = resolve_settings({}, {"DRAFTER_CONCURRENCY": "8", "DRAFTER_MAX_WAIT": "1.5"}, Path.cwd())
-    assert (settings.model, settings.template, settings.out_dir) == ("gpt-4o", "adr", Path("design"))
+    # a path in a config file is relative to the file, not to the working directory (sub/dir)
+    assert (settings.model, settings.template, settings.out_dir) == (
+        "gpt-4o",
+        "adr",
+        repo.resolve() / "design",
+    )
     assert (settings.author, settings.max_context, settings.max_tokens) == ("Ada", 9000, 800)
     assert (settings.concurrency, settings.max_wait) == (8, 1.5)
     assert settings.origin("concurrency") == "env DRAFTER_CONCURRENCY"
@@ -168,6 +173,9 @@ def test_config_command_shows_origins_and_masks_secrets(repo: Path, monkeypatch:
     }
     assert data["settings"]["model"] == {"value": "gpt-4o", "origin": "env DRAFTER_MODEL"}
     assert data["settings"]["out_dir"] == {"value": "docs/design", "origin": "default"}
+    # unset values show what a run would use, and why
+    assert data["settings"]["base_url"] == {"value": "https://api.openai.com/v1", "origin": "default"}
+    assert data["settings"]["max_retries"] == {"value": 3, "origin": "default"}
     assert data["secrets"]["OPENAI_API_KEY"] == "sk-…1234"
     assert data["secrets"]["GITLAB_TOKEN"] is None
     text = CliRunner().invoke(app, ["config"])
@@ -182,7 +190,7 @@ def test_commands_take_their_defaults_from_the_config(repo: Path) -> None:
     result = CliRunner().invoke(app, ["from-issue", str(EXAMPLE), "--model", "offline"])
     assert result.exit_code == 0, result.stderr
     path = Path(result.stdout.strip())
-    assert path.parent == Path("designs")
+    assert path.parent == repo.resolve() / "designs"  # next to the config file, not in sub/dir
     text = path.read_text(encoding="utf-8")
     assert "Config Author" in text
     # a flag still wins over the file
@@ -198,3 +206,97 @@ def test_env_out_dir_still_works(repo: Path, monkeypatch: pytest.MonkeyPatch) ->
     result = CliRunner().invoke(app, ["from-issue", str(EXAMPLE), "--model", "offline"])
     assert result.exit_code == 0, result.stderr
     assert Path(result.stdout.strip()).parent == Path("from-env")
+
+
+def test_paths_in_a_config_file_are_relative_to_it(repo: Path) -> None:
+    write(repo / "drafter.toml", "out_dir = 'docs/design'\ntemplate = '.drafter/templates/team.md'\n")
+    settings = resolve_settings({"model": None}, {"DRAFTER_TEMPLATE": ""}, Path.cwd())
+    assert settings.out_dir == repo.resolve() / "docs" / "design"
+    assert settings.template == str(repo.resolve() / ".drafter" / "templates" / "team.md")
+    named = write(repo / "drafter.toml", "template = 'adr'\nout_dir = '/abs/place'\n")
+    settings = resolve_settings({}, {}, Path.cwd())
+    assert (settings.template, settings.out_dir) == ("adr", Path("/abs/place"))  # a name stays a name
+    assert named.exists()
+    # flags and the environment stay relative to the working directory
+    settings = resolve_settings({"out_dir": Path("here")}, {}, Path.cwd())
+    assert settings.out_dir == Path("here")
+    settings = resolve_settings({}, {"DRAFTER_OUT_DIR": "there"}, Path.cwd())
+    assert settings.out_dir == Path("there")
+
+
+def test_from_a_subfolder_drafts_land_next_to_the_config(repo: Path) -> None:
+    write(repo / "pyproject.toml", "[tool.drafter]\nout_dir = 'docs/design'\n")
+    result = CliRunner().invoke(app, ["from-issue", str(EXAMPLE), "--model", "offline"])
+    assert result.exit_code == 0, result.stderr
+    assert Path(result.stdout.strip()).parent == repo.resolve() / "docs" / "design"
+    assert not (Path.cwd() / "docs").exists()
+
+
+def test_the_user_config_sits_below_the_repository_config(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = write(tmp_path / "user.toml", "author = 'From User'\nmodel = 'offline'\nconcurrency = 9\n")
+    write(repo / "drafter.toml", "concurrency = 2\n")
+    settings = resolve_settings({}, {}, Path.cwd(), user_config=user)
+    assert (settings.author, settings.model, settings.concurrency) == ("From User", "offline", 2)
+    assert settings.origin("author") == str(user)
+    assert settings.config_files[-1] == user
+    # the CLI finds it through DRAFTER_USER_CONFIG (else the platform's config folder)
+    monkeypatch.setenv("DRAFTER_USER_CONFIG", str(user))
+    data = json.loads(CliRunner().invoke(app, ["config", "-f", "json"]).stdout)
+    assert data["settings"]["author"] == {"value": "From User", "origin": str(user)}
+    assert data["user_config"] == str(user)
+    # a broken user config is one line, exit 2
+    write(user, "author = [\n")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert str(user) in result.stderr and "Traceback" not in result.output
+
+
+def test_user_config_file_defaults_to_the_platform_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drafter.config import user_config_file
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert user_config_file({}).parent.name == "drafter"
+    assert user_config_file({"DRAFTER_USER_CONFIG": "~/x.toml"}) == Path("~/x.toml").expanduser()
+
+
+def test_config_text_shows_no_bare_dashes() -> None:
+    text = CliRunner().invoke(app, ["config"]).stdout
+    assert "  -  " not in text
+    assert "model" in text and "default: no OPENAI_API_KEY" in text
+
+
+def test_the_tracker_cache_is_on_by_default_and_off_by_flag_env_or_file(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drafter.sources import SourceSettings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    settings = resolve_settings({}, {}, Path.cwd())
+    assert settings.cache_dir is not None and settings.cache_dir.name == "drafter"
+    assert SourceSettings.from_settings(settings).cache_dir == settings.cache_dir
+    assert (
+        resolve_settings({}, {"DRAFTER_CACHE_DIR": str(tmp_path / "c")}, Path.cwd()).cache_dir
+        == tmp_path / "c"
+    )
+    assert resolve_settings({"no_cache": True}, {}, Path.cwd()).cache_dir is None
+    off = resolve_settings({}, {"DRAFTER_NO_CACHE": "1"}, Path.cwd())
+    assert off.cache_dir is None and off.origin("no_cache") == "env DRAFTER_NO_CACHE"
+    assert resolve_settings({}, {"DRAFTER_NO_CACHE": "0"}, Path.cwd()).cache_dir is not None
+    write(repo / "drafter.toml", "no_cache = true\n")
+    assert resolve_settings({}, {}, Path.cwd()).cache_dir is None
+    assert SourceSettings.from_settings(resolve_settings({}, {}, Path.cwd())).cache_dir is None
+    write(repo / "drafter.toml", "no_cache = 'yes'\n")
+    with pytest.raises(ConfigError, match="'no_cache' must be true or false"):
+        resolve_settings({}, {}, Path.cwd())
+
+
+def test_no_cache_flag_is_accepted_by_every_fetching_command() -> None:
+    for command in ("from-issue", "fetch", "batch", "review", "redraft", "status", "eval"):
+        assert "--no-cache" in CliRunner().invoke(app, [command, "--help"]).stdout, command
+    result = CliRunner().invoke(app, ["fetch", str(EXAMPLE), "--no-cache", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["title"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from drafter.config import Settings, resolve_settings
 from drafter.document.provenance import (
     Provenance,
     attach,
@@ -17,7 +18,15 @@ from drafter.document.provenance import (
     state_path,
     was_edited,
 )
-from drafter.document.writer import draft_filename, inspect_target, slugify, write_atomic, write_draft
+from drafter.document.writer import (
+    check_target,
+    default_template,
+    draft_filename,
+    inspect_target,
+    slugify,
+    write_atomic,
+    write_draft,
+)
 from drafter.errors import EditedDraftError, WriteError
 from drafter.sources.context import IssueContext
 
@@ -301,3 +310,50 @@ def test_failed_replace_keeps_the_old_file_and_no_temp(
         write_atomic(path, drafted(inputs="other"))
     assert path.read_text(encoding="utf-8") == drafted()
     assert [p.name for p in tmp_path.iterdir()] == ["d.md"]
+
+
+# -- one issue, several templates -----------------------------------------------------------------------
+ISSUE = IssueContext(title="Fix the RFC", body="", tracker="github", repo="o/r", number="12")
+
+
+def test_a_template_other_than_the_default_is_in_the_file_name() -> None:
+    assert draft_filename(ISSUE) == "github-o-r-12-fix-the-rfc.md"
+    assert draft_filename(ISSUE, "technical-design") == "github-o-r-12-fix-the-rfc.md"  # the default
+    assert draft_filename(ISSUE, "rfc") == "github-o-r-12-fix-the-rfc.rfc.md"  # not the title's "rfc"
+    assert draft_filename(ISSUE, "adr") == "github-o-r-12-fix-the-rfc.adr.md"
+    assert draft_filename(ISSUE, "../Team ADR") == "github-o-r-12-fix-the-rfc.team-adr.md"  # sanitised
+    assert draft_filename(ISSUE, "../..") == "github-o-r-12-fix-the-rfc.md"  # nothing left: no tag
+
+
+def test_the_default_template_is_the_configured_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    flag = resolve_settings({"template": "rfc"}, {})
+    assert default_template(flag) == "technical-design"  # a flag is not the default
+    assert draft_filename(ISSUE, "rfc", flag).endswith(".rfc.md")
+    from_env = resolve_settings({"template": "rfc"}, {"DRAFTER_TEMPLATE": "rfc"})
+    assert default_template(from_env) == "rfc"  # the flag says what the environment already does
+    assert draft_filename(ISSUE, "rfc", from_env) == "github-o-r-12-fix-the-rfc.md"
+    assert draft_filename(ISSUE, "technical-design", from_env).endswith(".technical-design.md")
+    (tmp_path / "drafter.toml").write_text('template = "adr"\n', encoding="utf-8")
+    assert default_template(resolve_settings({}, {})) == "adr"
+    assert default_template() == "adr"  # a batch: from this process's environment and config
+    assert default_template(Settings(template="templates/team.md")) == "team"  # a file: its stem
+
+
+def test_a_draft_from_another_template_is_not_replaced_without_force(tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    write_draft(path, drafted(template="adr"))
+    before = path.read_text(encoding="utf-8")
+    with pytest.raises(EditedDraftError) as info:
+        write_draft(path, drafted("# RFC\n\nText.\n", template="rfc"))
+    message = str(info.value)
+    assert message.startswith(f"{path} is a draft from template 'adr'; refusing to replace it")
+    assert "'rfc'" in message and "--force" in message and "\n" not in message
+    assert info.value.exit_code == 2
+    assert path.read_text(encoding="utf-8") == before  # nothing lost
+    with pytest.raises(EditedDraftError, match="from template 'adr'"):
+        check_target(path, template="rfc")  # the early check, before any model call
+    assert check_target(path, template="adr").template == "adr"  # the same template: fine
+    assert write_draft(path, drafted("# RFC\n\nText.\n", template="rfc"), force=True) == "written"
+    assert split_provenance(path.read_text(encoding="utf-8"))[1].template == "rfc"  # type: ignore[union-attr]

@@ -268,7 +268,7 @@ def test_sigkill_while_writing_never_leaves_a_partial_draft(tmp_path: Path) -> N
 def test_redraft_keeps_the_backup_until_the_new_file_is_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from drafter.revise import redraft as redraft_module
+    from drafter.revise import splice as redraft_module
 
     path = tmp_path / "d.md"
     original = "old text\n"
@@ -281,11 +281,11 @@ def test_redraft_keeps_the_backup_until_the_new_file_is_in_place(
 
     monkeypatch.setattr(redraft_module, "write_atomic", failing_write)
     with pytest.raises(WriteError, match="previous draft is kept at .*d.md.drafter-backup"):
-        redraft_module._write_with_backup(path, original, "new text\n", "{}\n")
+        redraft_module.write_with_backup(path, original, "new text\n", "{}\n")
     assert path.read_text(encoding="utf-8") == original and backup.exists()
 
     monkeypatch.undo()
-    redraft_module._write_with_backup(path, original, "new text\n", "{}\n")
+    redraft_module.write_with_backup(path, original, "new text\n", "{}\n")
     assert path.read_text(encoding="utf-8") == "new text\n" and not backup.exists()
 
 

@@ -147,8 +147,9 @@ CASES = [
     Case("tracker-404", ["fetch", GH + "404"], "not found or no access"),
     Case("tracker-401", ["fetch", GH + "401"], "refused the credentials"),
     Case("tracker-403", ["fetch", GH + "403"], "denied access"),
-    Case("tracker-429", ["fetch", GH + "429", "--max-wait", "5"], "rate limit reached"),
-    Case("tracker-500", ["fetch", GH + "500"], "failed with HTTP 500"),
+    # The tracker, not the input, failed: exit 3 (the README's exit-code table).
+    Case("tracker-429", ["fetch", GH + "429", "--max-wait", "5"], "rate limit reached", code=3),
+    Case("tracker-500", ["fetch", GH + "500"], "failed with HTTP 500", code=3),
     Case("tracker-truncated-json", ["fetch", GH + "777"], "truncated or invalid JSON"),
     Case("tracker-redirect-elsewhere", ["fetch", GH + "301"], "another host"),
     # local files

@@ -250,10 +250,13 @@ def test_an_edited_partial_draft_is_not_repaired_with_another_template(
     run, _ = batch(ISSUES[:1], outline, tmp_path, options)
     path = Path(run.items[0].path or "")
     path.write_text(path.read_text(encoding="utf-8") + "\nA human line.\n", encoding="utf-8")
+    before = path.read_bytes()
     adr = load_outline("adr")
     chat, options = model(adr, set())
     again, _ = batch(ISSUES[:1], adr, tmp_path, options)
-    assert again.items[0].status == "skipped-edited" and chat.calls == 0
+    # An ADR draft is a file of its own (named after its template): the edited draft is untouched.
+    assert again.items[0].status == "written" and again.items[0].path != str(path)
+    assert path.read_bytes() == before
 
 
 def test_redraft_failed_takes_the_template_file_the_draft_was_made_with(

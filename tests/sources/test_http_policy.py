@@ -153,7 +153,7 @@ def test_retry_after_http_date_and_persistent_429(recorder: Recorder) -> None:
 
 def test_malformed_retry_after_falls_back_to_the_default_wait(recorder: Recorder) -> None:
     # Neither seconds nor an HTTP date: drafter waits its default, then fails with the usual
-    # one-line rate-limit error (exit 2), never "unexpected ValueError".
+    # one-line rate-limit error (exit 3), never "unexpected ValueError".
     transport = httpx2.MockTransport(lambda r: httpx2.Response(429, headers={"Retry-After": "soon"}, json={}))
     with pytest.raises(SourceError, match="rate limit"):
         load_source("o/r#1", _public(recorder, max_wait=5), transport=transport)
