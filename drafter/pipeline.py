@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from drafter.config import Settings
 from drafter.document.provenance import record_source
-from drafter.document.writer import WriteStatus, draft_filename, write_draft
+from drafter.document.writer import WriteStatus, default_template, draft_filename, write_draft
 from drafter.drafting.compose import (
     OFFLINE_NOTICE,
     PROMPT_NAMES,
@@ -81,7 +81,7 @@ def target_path(
 ) -> Path:
     """``--out`` if given, else ``--out-dir`` / the sanitised draft file name, which names
     ``template`` when it is not the default one (:func:`drafter.document.writer.draft_filename`)."""
-    return out if out is not None else out_dir / draft_filename(ctx, template, settings)
+    return out if out is not None else out_dir / draft_filename(ctx, template, default_template(settings))
 
 
 def write_result(result: DraftResult, path: Path, *, force: bool = False) -> WriteStatus:

@@ -51,6 +51,7 @@ from drafter.pipeline import (
 from drafter.sources.context import IssueContext, Note
 from drafter.sources.settings import SourceSettings
 from drafter.template.outline import Outline
+from drafter.template.resources import DEFAULT_TEMPLATE
 
 if TYPE_CHECKING:
     import httpx2
@@ -168,6 +169,9 @@ class BatchOptions:
     prices: Mapping[str, tuple[float, float]] | None = None
     on_item: ItemHook | None = None
     transport: httpx2.BaseTransport | None = None
+    # The run's default template (Settings.default_template): drafts from another one carry its
+    # name in their file names (drafter.document.writer.draft_filename).
+    default_template: str = DEFAULT_TEMPLATE
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -267,7 +271,7 @@ class Runner:
         """Fetch the issue and decide whether it needs drafting; ``None`` once ``item`` is settled."""
         options = self.options
         ctx = await asyncio.to_thread(self._load, item.source)
-        path = options.out_dir / draft_filename(ctx, self.outline.name)
+        path = options.out_dir / draft_filename(ctx, self.outline.name, options.default_template)
         item.path = str(path)
         self._claim(item, path.resolve())
         stack = self.stacks.get(id(item))

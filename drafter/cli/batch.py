@@ -306,7 +306,7 @@ def batch(
         config, notify=lambda message: emit(f"drafter: {message}", err=True)
     )
     refuse_terminal_stdin("", notes_file)
-    from drafter.document.writer import check_regular
+    from drafter.document.writer import check_regular, default_template
 
     for flag, target in (("--report", report), ("--junit", junit), ("--summary", summary)):
         if target is not None:  # refused now, not after every draft was paid for
@@ -347,6 +347,7 @@ def batch(
             max_cost=max_cost,
             prices=config.prices,
             on_item=progress,
+            default_template=default_template(config),
         )
         if via is Via.openai_batch:
             from drafter.batch.openai_batch import StagedOptions, run_openai_batch

@@ -77,6 +77,9 @@ class Settings:
     max_retries: int | None = None
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     no_cache: bool = False
+    # The template a run uses without a --template flag (env > config files; None: the built-in).
+    # A draft from any other template carries its name in its file name (document.writer).
+    default_template: str | None = None
     # The tracker answers' cache (drafter.sources.cache): the user cache folder, None when off.
     cache_dir: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
@@ -267,6 +270,21 @@ def user_cache_dir(env: Mapping[str, str]) -> Path:
     return platformdirs.user_cache_path("drafter", appauthor=False)
 
 
+def _default_anchor(project: list[tuple[Path, dict[str, Any]]], cwd: Path) -> Path:
+    """Where the default ``docs/design`` lives: beside the project's config file, else at the
+    repository root (the folder with ``.git``), else in the working directory. Run from
+    ``src/pkg/``, drafts still land in the project's ``docs/design/``. In the working directory
+    itself the path stays relative, as the user would write it."""
+    here = cwd.resolve()
+    if project:
+        folder = project[0][0].parent.resolve()
+        return Path() if folder == here else folder
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return Path() if candidate == here else candidate
+    return Path()
+
+
 def _relative_to_file(key: str, value: Any, path: Path) -> Any:
     """A path in a config file means a path next to that file, wherever drafter runs from: run
     from ``src/pkg/``, ``out_dir = "docs/design"`` still means the repository's ``docs/design``.
@@ -295,6 +313,7 @@ def resolve_settings(
     """
     flags = flags or {}
     tables = find_config(cwd or Path.cwd())
+    project = list(tables)
     if user_config is not None and user_config.is_file():
         tables.append((user_config, _own_table(_load(user_config))))
     from_files: dict[str, tuple[Any, str]] = {}
@@ -313,7 +332,13 @@ def resolve_settings(
             from_files[key] = (_relative_to_file(key, checked, path), where)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    unflagged_template: str | None = None
     for key, (var, kind, default) in _KEYS.items():
+        if key == "template":
+            if var is not None and env.get(var, "").strip():
+                unflagged_template = _parse_env(key, var, env[var], kind)
+            elif key in from_files:
+                unflagged_template = from_files[key][0]
         flag = flags.get(key)
         if flag is not None:
             values[key], origins[key] = flag, "flag"
@@ -329,7 +354,9 @@ def resolve_settings(
     return Settings(
         model=values["model"],
         template=values["template"],
-        out_dir=Path(values["out_dir"]),
+        out_dir=_default_anchor(project, cwd or Path.cwd()) / DEFAULT_OUT_DIR
+        if origins["out_dir"] == "default"
+        else Path(values["out_dir"]),
         base_url=values["base_url"],
         author=values["author"],
         concurrency=int(values["concurrency"]),
@@ -340,6 +367,7 @@ def resolve_settings(
         max_retries=values["max_retries"],
         prices=values["prices"],
         no_cache=bool(values["no_cache"]),
+        default_template=unflagged_template,
         cache_dir=None if values["no_cache"] else user_cache_dir(env),
         origins=origins,
         config_files=tuple(path for path, _ in tables),

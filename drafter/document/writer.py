@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from drafter.config import Settings, resolve_settings
+from drafter.config import Settings
 from drafter.config.redaction import redact
 from drafter.document.provenance import (
     STATE_SUFFIX,
@@ -35,7 +35,7 @@ from drafter.document.provenance import (
     split_provenance,
     state_path,
 )
-from drafter.errors import ConfigError, EditedDraftError, WriteError
+from drafter.errors import EditedDraftError, WriteError
 from drafter.sources.context import IssueContext
 from drafter.template.resources import DEFAULT_TEMPLATE
 
@@ -53,15 +53,16 @@ def slugify(text: str, limit: int = 48) -> str:
     return _slug(text, limit) or "draft"
 
 
-def draft_filename(ctx: IssueContext, template: str | None = None, settings: Settings | None = None) -> str:
+def draft_filename(ctx: IssueContext, template: str | None = None, default: str = DEFAULT_TEMPLATE) -> str:
     """``<tracker>-<owner>-<repo>-<number>-<slug>[.<template>].md``, every part sanitised.
 
     Parts that sanitise to nothing (``../..``) are left out rather than named "draft".
-    ``template`` is the name of the template the draft is made from; when it is not the default
-    one (:func:`default_template` of ``settings``) it becomes part of the name, so ``-t rfc`` and
-    ``-t adr`` on one issue write two files. It goes after a dot because a slug never holds one:
-    ``...-12-fix-the-rfc.md`` stays the default draft of an issue titled "Fix the RFC", never an
-    RFC draft of "Fix the"; and the name still ends in ``.md`` and sorts beside the default draft.
+    ``template`` is the name of the template the draft is made from; when it is not ``default``
+    (the run's default template, :func:`default_template`) it becomes part of the name, so
+    ``-t rfc`` and ``-t adr`` on one issue write two files. It goes after a dot because a slug
+    never holds one: ``...-12-fix-the-rfc.md`` stays the default draft of an issue titled "Fix
+    the RFC", never an RFC draft of "Fix the"; and the name still ends in ``.md`` and sorts
+    beside the default draft.
     """
     parts = [ctx.tracker or "local"]
     if ctx.repo:
@@ -70,7 +71,7 @@ def draft_filename(ctx: IssueContext, template: str | None = None, settings: Set
         parts.append(ctx.number)
     parts.append(ctx.title)
     slugs = [slug for slug in (_slug(p, 40) for p in parts) if slug]
-    tag = _slug(template, 40) if template and template != default_template(settings) else ""
+    tag = _slug(template, 40) if template and template != _template_name(default) else ""
     return "-".join(slugs or ["draft"]) + (f".{tag}" if tag else "") + ".md"
 
 
@@ -80,19 +81,9 @@ def _template_name(spec: str) -> str:
 
 
 def default_template(settings: Settings | None = None) -> str:
-    """The name of the template a run uses when no ``--template`` flag is given.
-
-    From ``settings`` when their template is not a flag's (then it is the configured one);
-    otherwise the settings are resolved again without flags, from their environment (a batch,
-    which has no settings here: from this process's), so the config file, the user's config and
-    ``DRAFTER_TEMPLATE`` decide as they would for a plain ``from-issue``.
-    """
-    if settings is not None and settings.origin("template") != "flag":
-        return _template_name(settings.template or DEFAULT_TEMPLATE)
-    try:
-        configured = resolve_settings({}, settings.env if settings is not None else os.environ).template
-    except ConfigError:  # a broken setting a flag was hiding: the built-in default is the default
-        configured = None
+    """The name of the template a run uses when no ``--template`` flag is given: the one the
+    environment or a config file names (resolved once with the settings), else the built-in."""
+    configured = settings.default_template if settings is not None else None
     return _template_name(configured or DEFAULT_TEMPLATE)
 
 

@@ -32,7 +32,7 @@ from drafter.sources.context import IssueContext
 from drafter.template.findings import Report
 from drafter.template.outline import Outline
 from drafter.template.prompts import Prompts
-from drafter.template.validate import check_sections, validate_text
+from drafter.template.validate import validate_text
 
 if TYPE_CHECKING:
     from drafter.drafting.chains import ChainResult, ChainSpec
@@ -139,21 +139,38 @@ async def _draft_with_model(
         failed.extend(result.failed)
         replaced.extend(result.replaced_refs)
 
-    # Re-ask each chain whose sections fail the template's body rules, once, with the findings.
-    # The sections are checked one by one, and the bodies rendered for the check are reused, so
-    # the whole document is rendered and validated once, after any re-ask.
-    sections = {section_id(section): section for section in outline.walk()}
-    bodies = {
-        sid: section_body(sections[sid], content) for sid, content in contents.items() if sid in sections
-    }
+    def assemble() -> DraftResult:
+        return assemble_draft(
+            ctx,
+            outline,
+            options,
+            contents,
+            usage=usage.to_dict(),
+            fallbacks=fallbacks,
+            failed=failed,
+            replaced=replaced,
+            meta=meta,
+            rendered=bodies,
+        )
+
+    # The draft is rendered and validated once. Only a chain whose sections fail the structure
+    # check is asked again (once, with the findings); the document is then put together from the
+    # section bodies already rendered, with only the re-asked sections rendered anew, and the
+    # finished document validated. (Checking each section apart to save that second validation
+    # cost every draft more than the validation costs the few that are re-asked.)
+    bodies: dict[str, str] = {}
+    draft = assemble()
+    if not options.reask:
+        return draft
     by_chain: dict[str, list[str]] = {}
-    if options.reask:
-        for finding in check_sections(outline, ((sections[sid], body) for sid, body in bodies.items())):
-            if finding.severity != "error" or not finding.section or finding.section in fallbacks:
-                continue
-            spec = runner.chain_of(finding.section)
-            if spec is not None:
-                by_chain.setdefault(spec.name, []).append(f"{finding.section}: {finding.message}")
+    for finding in draft.report.findings:
+        if finding.severity != "error" or not finding.section or finding.section in fallbacks:
+            continue
+        spec = runner.chain_of(finding.section)
+        if spec is not None:
+            by_chain.setdefault(spec.name, []).append(f"{finding.section}: {finding.message}")
+    if not by_chain:
+        return draft
     specs = [s for s in runner.specs if s.name in by_chain]
 
     def reask(spec: ChainSpec) -> Awaitable[ChainResult]:
@@ -180,18 +197,7 @@ async def _draft_with_model(
                 contents[sid] = content
                 bodies.pop(sid, None)  # rendered anew with the rest of the document
         replaced.extend(result.replaced_refs)
-    return assemble_draft(
-        ctx,
-        outline,
-        options,
-        contents,
-        usage=usage.to_dict(),
-        fallbacks=fallbacks,
-        failed=failed,
-        replaced=replaced,
-        meta=meta,
-        rendered=bodies,
-    )
+    return assemble()
 
 
 async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
@@ -238,6 +244,8 @@ def assemble_draft(
     replaced = replaced if replaced is not None else []
     notice = OFFLINE_NOTICE if offline else None
     text, bodies = render_document(outline, ctx, contents, meta, notice=notice, rendered=rendered)
+    if rendered is not None:
+        rendered.update(bodies)  # kept by the caller: a re-ask renders only what it changed
     section_sources = {sid: c.sources for sid, c in contents.items() if c.sources}
     text = text.rstrip("\n") + "\n\n" + render_sources(ctx, section_sources) + "\n"
     report = validate_text(text, outline)

@@ -12,7 +12,7 @@ only markdown-it-py and the outline, never the model stack.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from markdown_it.token import Token
 
@@ -223,25 +223,6 @@ class _Checker:
             return
         self._check_body(section, raw)
 
-    def check_alone(self, section: Section) -> list[Finding]:
-        """The findings of ``section``'s own body, this checker's text being that section alone."""
-        raws = list(self.doc.sections)
-        if not raws:
-            return []
-        raw = raws[0]
-        if section.required and _says_not_applicable(raw):
-            self.add(
-                "empty-section",
-                "error",
-                raw.line,
-                f"required section '{section.heading}' only says N/A; the template requires "
-                "it: write its content, or say in a sentence why it does not apply",
-                section.heading,
-            )
-        elif not _says_not_applicable(raw):
-            self._check_content(section, raw, bool(section.children))
-        return self.findings
-
     @staticmethod
     def _descendants(template: list[Section], t_index: int) -> set[int]:
         ids = {id(s) for s in template[t_index].walk()} - {id(template[t_index])}
@@ -448,20 +429,3 @@ def validate_text(text: str, outline: Outline, *, path: str = "<text>", strict: 
     """Check one document's markdown against ``outline``; never raises on odd markdown."""
     findings = _Checker(outline, text, strict).run()
     return Report(path=path, template=outline.name, findings=tuple(findings))
-
-
-def check_sections(
-    outline: Outline, bodies: Iterable[tuple[Section, str]], *, strict: bool = False
-) -> list[Finding]:
-    """The body findings of each ``(section, rendered body)``, each checked on its own.
-
-    A re-ask needs only the findings of the sections a chain drafted, not a whole document
-    rendered and validated once more: this runs the same body rules as :func:`validate_text`
-    (empty, N/A, guidance and placeholders left, tables, fences) on one section at a time. Line
-    numbers count from the section's heading.
-    """
-    findings: list[Finding] = []
-    for section, body in bodies:
-        text = f"{'#' * section.level} {section.raw_title}\n\n{body}\n"
-        findings.extend(_Checker(outline, text, strict).check_alone(section))
-    return findings

@@ -62,15 +62,15 @@ def test_a_draft_from_another_template_under_the_plain_name_is_kept(
     first, _ = batch(ISSUES[:1], design, out, options)
     path = Path(first.items[0].path or "")
     before = path.read_bytes()
-    monkeypatch.setenv("DRAFTER_TEMPLATE", "adr")  # the team's default changed since
     adr = load_outline("adr")
     _, options = fake(adr)
-    run, _ = batch(ISSUES[:1], adr, out, options)
+    # The team's default changed since (the CLI passes Settings.default_template).
+    run, _ = batch(ISSUES[:1], adr, out, options, default_template="adr")
     [item] = run.items
     assert item.path == str(path) and item.status == "failed"
     assert "is a draft from template 'technical-design'" in (item.reason or "")
     assert "--force" in (item.reason or "") and "\n" not in (item.reason or "")
     assert path.read_bytes() == before
     _, options = fake(adr)
-    forced, _ = batch(ISSUES[:1], adr, out, options, force=True)
+    forced, _ = batch(ISSUES[:1], adr, out, options, force=True, default_template="adr")
     assert forced.items[0].status == "written"

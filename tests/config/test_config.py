@@ -172,7 +172,8 @@ def test_config_command_shows_origins_and_masks_secrets(repo: Path, monkeypatch:
         "origin": f"{repo / 'pyproject.toml'} [tool.drafter]",
     }
     assert data["settings"]["model"] == {"value": "gpt-4o", "origin": "env DRAFTER_MODEL"}
-    assert data["settings"]["out_dir"] == {"value": "docs/design", "origin": "default"}
+    # the default folder is the project's (beside its config file), wherever drafter runs from
+    assert data["settings"]["out_dir"] == {"value": str(repo.resolve() / "docs/design"), "origin": "default"}
     # unset values show what a run would use, and why
     assert data["settings"]["base_url"] == {"value": "https://api.openai.com/v1", "origin": "default"}
     assert data["settings"]["max_retries"] == {"value": 3, "origin": "default"}
@@ -300,3 +301,16 @@ def test_no_cache_flag_is_accepted_by_every_fetching_command() -> None:
     result = CliRunner().invoke(app, ["fetch", str(EXAMPLE), "--no-cache", "-f", "json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["title"]
+
+
+@pytest.mark.parametrize("config", [None, "pyproject.toml", "drafter.toml"])
+def test_the_default_out_dir_is_the_projects_from_any_subfolder(repo: Path, config: str | None) -> None:
+    """`drafter init` writes a config whose keys are all commented out: the default docs/design
+    still belongs to the project (the config's folder, else the repository root), not to src/pkg."""
+    if config is not None:
+        write(repo / config, "# model = 'gpt-4o-mini'\n")
+    settings = resolve_settings({}, {}, Path.cwd())
+    assert settings.out_dir == repo.resolve() / "docs" / "design"
+    assert settings.origin("out_dir") == "default"
+    at_root = resolve_settings({}, {}, repo)
+    assert at_root.out_dir == Path("docs/design")  # in the project's folder: relative, as typed

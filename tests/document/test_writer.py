@@ -330,15 +330,15 @@ def test_the_default_template_is_the_configured_one(tmp_path: Path, monkeypatch:
     (tmp_path / ".git").mkdir()
     flag = resolve_settings({"template": "rfc"}, {})
     assert default_template(flag) == "technical-design"  # a flag is not the default
-    assert draft_filename(ISSUE, "rfc", flag).endswith(".rfc.md")
+    assert draft_filename(ISSUE, "rfc", default_template(flag)).endswith(".rfc.md")
     from_env = resolve_settings({"template": "rfc"}, {"DRAFTER_TEMPLATE": "rfc"})
     assert default_template(from_env) == "rfc"  # the flag says what the environment already does
-    assert draft_filename(ISSUE, "rfc", from_env) == "github-o-r-12-fix-the-rfc.md"
-    assert draft_filename(ISSUE, "technical-design", from_env).endswith(".technical-design.md")
+    assert draft_filename(ISSUE, "rfc", default_template(from_env)) == "github-o-r-12-fix-the-rfc.md"
+    assert draft_filename(ISSUE, "technical-design", "rfc").endswith(".technical-design.md")
     (tmp_path / "drafter.toml").write_text('template = "adr"\n', encoding="utf-8")
-    assert default_template(resolve_settings({}, {})) == "adr"
-    assert default_template() == "adr"  # a batch: from this process's environment and config
-    assert default_template(Settings(template="templates/team.md")) == "team"  # a file: its stem
+    assert default_template(resolve_settings({"template": "rfc"}, {})) == "adr"  # the file's, not the flag's
+    assert default_template() == "technical-design"  # no settings: the built-in
+    assert default_template(Settings(default_template="templates/team.md")) == "team"  # a file: its stem
 
 
 def test_a_draft_from_another_template_is_not_replaced_without_force(tmp_path: Path) -> None:
