@@ -225,9 +225,18 @@ def _speakers(ctx: IssueContext) -> list[_Speaker]:
     return found
 
 
+# A negation reaches at most two words back ("not yet really merged" is not one): looking at the
+# last 120 characters before a match, not the whole text before it, keeps a long comment linear.
+_NEGATION_REACH = 120
+
+
 def _said(pattern: re.Pattern[str], text: str) -> bool:
     """``pattern`` occurs in ``text`` other than under a negation ("not merged", "haven't agreed")."""
-    return any(not _NEGATED.search(text[: m.start()]) for m in pattern.finditer(text))
+    return any(
+        # pos/endpos, not a slice: "\b" still sees the text before the window ("cannot").
+        not _NEGATED.search(text, max(0, m.start() - _NEGATION_REACH), m.start())
+        for m in pattern.finditer(text)
+    )
 
 
 def _decision_status(text: str) -> str:
