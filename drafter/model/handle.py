@@ -226,10 +226,15 @@ class ModelHandle:
             f"model '{self.name}' failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         )
 
-    async def complete(self, messages: Sequence[BaseMessage], schema: type[BaseModel]) -> Reply:
+    async def complete(
+        self, messages: Sequence[BaseMessage], schema: type[BaseModel], max_tokens: int | None = None
+    ) -> Reply:
         """One model call; an answer that does not fit ``schema`` is a :class:`Reply` with an error.
 
-        Raises for a failed call (transport, HTTP status), which :meth:`ask` translates.
+        ``max_tokens`` bounds the answer (a chain's sections' word budgets, see
+        :func:`drafter.drafting.chains.output_budget`); a configured ``DRAFTER_MAX_TOKENS`` wins.
+        langchain chat models get no bound here (the tests' fakes ignore it). Raises for a failed
+        call (transport, HTTP status), which :meth:`ask` translates.
         """
         out = await self._structured(schema).ainvoke(list(messages))
         raw = out.get("raw")
@@ -258,6 +263,7 @@ class ModelHandle:
         chain: str = "",
         retry: bool = False,
         ahead: int = 1,
+        max_tokens: int | None = None,
     ) -> Reply:
         """One model call for one JSON answer; every model call of drafter goes through here.
 
@@ -267,7 +273,7 @@ class ModelHandle:
         async with self._slot(ahead):
             started = time.perf_counter()
             try:
-                reply = await self.complete(messages, schema)
+                reply = await self.complete(messages, schema, max_tokens)
             except asyncio.CancelledError:
                 _count(Usage(calls=1))  # sent, then abandoned (a signal, a deadline): it counts
                 raise
@@ -287,7 +293,13 @@ class ModelHandle:
         return reply
 
     async def ask_retrying(
-        self, messages: Sequence[BaseMessage], schema: type[BaseModel], *, chain: str = "", ahead: int = 1
+        self,
+        messages: Sequence[BaseMessage],
+        schema: type[BaseModel],
+        *,
+        chain: str = "",
+        ahead: int = 1,
+        max_tokens: int | None = None,
     ) -> tuple[Reply, Usage]:
         """:meth:`ask`, and once more with the error if the answer does not fit ``schema``.
 
@@ -295,7 +307,7 @@ class ModelHandle:
         asks (chains, review, judge) gets exactly one second chance this way.
         """
         usage = Usage()
-        reply = await self.ask(messages, schema, chain=chain, ahead=ahead)
+        reply = await self.ask(messages, schema, chain=chain, ahead=ahead, max_tokens=max_tokens)
         usage.add(reply.usage)
         if reply.error is not None:
             retry = [
@@ -306,7 +318,7 @@ class ModelHandle:
                     "Answer again with only one JSON object that matches the schema."
                 ),
             ]
-            reply = await self.ask(retry, schema, chain=chain, retry=True, ahead=ahead)
+            reply = await self.ask(retry, schema, chain=chain, retry=True, ahead=ahead, max_tokens=max_tokens)
             usage.add(reply.usage)
         return reply, usage
 

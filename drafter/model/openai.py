@@ -74,6 +74,7 @@ def request_body(
     messages: Sequence[BaseMessage],
     schema: type[PydanticModel],
     method: Method = "json_schema",
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
     """The chat-completions request body of one structured question.
 
@@ -104,11 +105,13 @@ def request_body(
             {"type": "function", "function": {"name": name, "parameters": strict_schema(schema)}}
         ]
         body["tool_choice"] = {"type": "function", "function": {"name": name}}
-    if choice.max_tokens:
-        body["max_completion_tokens"] = choice.max_tokens
+    # A configured limit (DRAFTER_MAX_TOKENS, config max_tokens) wins over the call's own bound.
+    limit = choice.max_tokens or max_tokens
+    if limit:
+        body["max_completion_tokens"] = limit
         if choice.base_url and "api.openai.com" not in choice.base_url:
             # llama.cpp, Ollama and older vLLM only honour the classic field.
-            body["max_tokens"] = choice.max_tokens
+            body["max_tokens"] = limit
     return body
 
 
@@ -210,7 +213,9 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                 )
             )
 
-        async def complete(self, messages: Sequence[BaseMessage], schema: type[PydanticModel]) -> Reply:
+        async def complete(
+            self, messages: Sequence[BaseMessage], schema: type[PydanticModel], max_tokens: int | None = None
+        ) -> Reply:
             while True:
                 tried = self.method_index
                 method = METHODS[tried]
@@ -221,7 +226,7 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                     # that request_body already built right.
                     answer: object = await self._clients.get().post(
                         "/chat/completions",
-                        body=request_body(choice, messages, schema, method),
+                        body=request_body(choice, messages, schema, method, max_tokens),
                         cast_to=object,
                     )
                 except format_rejections as exc:

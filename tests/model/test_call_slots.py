@@ -171,7 +171,9 @@ def test_ask_orders_waiting_calls_by_the_calls_ahead() -> None:
             self.order: list[str] = []
             self.gate = asyncio.Event()
 
-        async def complete(self, messages: Any, schema: type[BaseModel]) -> Reply:
+        async def complete(
+            self, messages: Any, schema: type[BaseModel], max_tokens: int | None = None
+        ) -> Reply:
             self.order.append(str(messages[0].content))
             await self.gate.wait()
             return Reply(schema.model_validate({"text": "ok"}), '{"text": "ok"}', None, Usage(calls=1))
