@@ -202,7 +202,14 @@ def test_each_chain_asks_with_its_calls_ahead_and_a_re_ask_with_one() -> None:
             self.asked: list[tuple[str, int, bool]] = []
 
         async def ask(
-            self, messages: Any, schema: Any, *, chain: str = "", retry: bool = False, ahead: int = 1
+            self,
+            messages: Any,
+            schema: Any,
+            *,
+            chain: str = "",
+            retry: bool = False,
+            ahead: int = 1,
+            max_tokens: int | None = None,
         ) -> Reply:
             self.asked.append((chain, ahead, retry))
             return await super().ask(messages, schema, chain=chain, retry=retry, ahead=ahead)
