@@ -243,7 +243,11 @@ def from_issue(request: FromIssueRequest, prepared: Prepared | None = None) -> F
     if request.on_handle is not None:
         request.on_handle(handle)
     options = DraftOptions(
-        model=choice, handle=handle, author=settings.author or git_author(), on_event=request.on_event
+        model=choice,
+        handle=handle,
+        author=settings.author or git_author(),
+        on_event=request.on_event,
+        deadline=settings.deadline,
     )
     path: Path | None = None
     if request.to_stdout:

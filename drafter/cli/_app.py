@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -277,6 +278,8 @@ class LiveStatus:
         self.label = label
         self.running: list[str] = []
         self.finished: list[str] = []
+        # chain -> (tokens received, seconds): what a streaming model has sent so far
+        self.received: dict[str, tuple[int, float]] = {}
         self.status: Any = None
         if sys.stderr.isatty() and not OUTPUT.quiet:
             self.status = stderr_console().status(label)
@@ -297,9 +300,34 @@ class LiveStatus:
             if chain in self.running:
                 self.running.remove(chain)
             self.finished.append(chain)
-        if self.status is not None:
-            parts = [f"{c} done" for c in self.finished] + [f"{c} running" for c in self.running]
-            self.status.update(f"{self.label}: {', '.join(parts)}" if parts else self.label)
+        self._show()
+
+    def progress(self, chain: str, tokens: int, seconds: float) -> None:
+        """A streaming model's progress on ``chain`` (``ModelHandle.on_progress``)."""
+        self.received[chain] = (tokens, seconds)
+        self._show()
+
+    def attach(self, inner: Callable[[Any], None] | None) -> Callable[[Any], None]:
+        """An ``on_handle`` hook that also sends the handle's progress to this status line."""
+
+        def hook(handle: Any) -> None:
+            if inner is not None:
+                inner(handle)
+            if handle is not None and self.status is not None:
+                handle.on_progress = self.progress
+
+        return hook
+
+    def _show(self) -> None:
+        if self.status is None:
+            return
+        parts = [f"{c} done" for c in self.finished]
+        for chain in self.running:
+            tokens, seconds = self.received.get(chain, (0, 0.0))
+            parts.append(
+                f"{chain} running ({tokens} tokens, {seconds:.0f} s)" if tokens else f"{chain} running"
+            )
+        self.status.update(f"{self.label}: {', '.join(parts)}" if parts else self.label)
 
 
 def fail_usage(message: str) -> typer.Exit:

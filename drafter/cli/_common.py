@@ -60,6 +60,17 @@ def finite(value: float | None) -> float | None:
     return value
 
 
+DEADLINE = typer.Option(
+    None,
+    "--deadline",
+    min=0.0,
+    callback=finite,
+    help="Seconds for the model's part of each draft; chains still running then stop and the draft is "
+    "written as partial (exit 1), which a re-run finishes [env: DRAFTER_DEADLINE; config deadline].",
+    show_default=False,
+)
+
+
 MAX_WAIT = typer.Option(
     None,
     "--max-wait",
@@ -131,9 +142,11 @@ def _verbose_call(event: dict[str, Any]) -> None:
     usage = event.get("usage") or {}
     retry = " (retry)" if event.get("retry") else ""
     failed = f", failed: {event['error']}" if event.get("error") else ""
+    seconds, out = float(event.get("latency_s") or 0), int(usage.get("completion_tokens") or 0)
+    rate = f", {out / seconds:.1f} tokens/s" if seconds > 0 and out else ""
     emit(
-        f"drafter: chain {event.get('chain') or '?'}{retry}: {event.get('latency_s', 0):.1f} s, "
-        f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens{failed}",
+        f"drafter: chain {event.get('chain') or '?'}{retry}: {seconds:.1f} s, "
+        f"{usage.get('prompt_tokens', 0)}+{out} tokens{rate}{failed}",
         err=True,
     )
 

@@ -15,6 +15,7 @@ import typer
 from drafter.cli._app import OUTPUT, app, emit, examples, fail_usage, stderr_console
 from drafter.cli._common import (
     BASE_URL,
+    DEADLINE,
     MAX_CONTEXT,
     MAX_WAIT,
     MODEL,
@@ -191,7 +192,7 @@ def batch(
         None,
         "--concurrency",
         "-j",
-        help="Model calls in flight at once, across issues; up to twice as many issues are in progress [env: DRAFTER_CONCURRENCY; config concurrency; default 4].",
+        help="Model calls in flight at once, across issues; up to twice as many issues are in progress [env: DRAFTER_CONCURRENCY; config concurrency; default 4, or 1 for a model server on this machine].",
         show_default=False,
     ),
     notes: list[str] = NOTES,
@@ -223,6 +224,7 @@ def batch(
     force: bool = typer.Option(False, "--force", help="Overwrite drafts even if a human edited them."),
     max_context: int | None = MAX_CONTEXT,
     max_wait: float | None = MAX_WAIT,
+    deadline: float | None = DEADLINE,
     no_cache: bool | None = NO_CACHE,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print each issue's prompts and schemas; call no model, write nothing."
@@ -257,6 +259,7 @@ def batch(
         max_context=max_context,
         max_wait=max_wait,
         no_cache=no_cache,
+        deadline=deadline,
     )
     out_dir, concurrency = config.out_dir, config.concurrency
     if concurrency < 1:
@@ -286,6 +289,8 @@ def batch(
 
     shard_range = parse_shard(shard) if shard is not None else None
     choice = choose_model(config)
+    if choice.local and config.origin("concurrency") == "default":
+        concurrency = 1  # a server on this machine answers one call at a time; a flag overrides it
     if via is Via.openai_batch and not dry_run:
         if choice.provider == OFFLINE:
             raise fail_usage("--via openai-batch needs an OpenAI model (--model openai:NAME, OPENAI_API_KEY)")
@@ -338,7 +343,12 @@ def batch(
     with _Progress(len(wanted), interactive) as progress:
         options = BatchOptions(
             out_dir=out_dir,
-            draft=DraftOptions(model=choice, make_handle=make_handle, author=config.author or git_author()),
+            draft=DraftOptions(
+                model=choice,
+                make_handle=make_handle,
+                author=config.author or git_author(),
+                deadline=config.deadline,
+            ),
             settings=settings,
             notes=team_notes,
             concurrency=concurrency,

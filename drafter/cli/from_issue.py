@@ -14,6 +14,7 @@ import typer
 from drafter.cli._app import LiveStatus, app, emit, examples
 from drafter.cli._common import (
     BASE_URL,
+    DEADLINE,
     MAX_CONTEXT,
     MAX_WAIT,
     MODEL,
@@ -87,6 +88,7 @@ def from_issue(
     fmt: DraftFormat = typer.Option(DraftFormat.text, "--format", "-f", help="text, or json for machines."),
     max_context: int = MAX_CONTEXT,
     max_wait: float = MAX_WAIT,
+    deadline: float | None = DEADLINE,
     no_cache: bool | None = NO_CACHE,
     dry_run: bool = typer.Option(
         False,
@@ -123,6 +125,7 @@ def from_issue(
         max_context=max_context,
         max_wait=max_wait,
         no_cache=no_cache,
+        deadline=deadline,
     )
     editor = editor_command(settings.env) if edit and not dry_run else None
     request = FromIssueRequest(
@@ -140,7 +143,7 @@ def from_issue(
         print_dry_run(prepared.ctx, prepared.outline, prepared.choice.spec, fmt)
         return
     with LiveStatus(f"drafting {source}") as live:
-        outcome = run(replace(request, on_event=live.update))
+        outcome = run(replace(request, on_event=live.update, on_handle=live.attach(request.on_handle)))
     _report(outcome, fmt, settings.template)
     if editor is not None and outcome.path is not None:
         open_in_editor(editor, outcome.path)

@@ -44,6 +44,7 @@ _KEYS: dict[str, tuple[str | None, str, Any]] = {
     "max_retries": ("DRAFTER_MAX_RETRIES", "int>=0", None),
     "prices": (None, "prices", None),
     "no_cache": ("DRAFTER_NO_CACHE", "bool", False),
+    "deadline": ("DRAFTER_DEADLINE", "float>=0", None),
 }
 # Shown masked by `drafter config`, redacted from traces; read from the environment only.
 SECRET_VARS = TOKEN_VARIABLES
@@ -77,6 +78,8 @@ class Settings:
     max_retries: int | None = None
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     no_cache: bool = False
+    # Seconds for the model's part of each draft (--deadline); None or 0: no deadline.
+    deadline: float | None = None
     # The template a run uses without a --template flag (env > config files; None: the built-in).
     # A draft from any other template carries its name in its file name (document.writer).
     default_template: str | None = None
@@ -367,6 +370,7 @@ def resolve_settings(
         max_retries=values["max_retries"],
         prices=values["prices"],
         no_cache=bool(values["no_cache"]),
+        deadline=float(values["deadline"]) if values["deadline"] else None,
         default_template=unflagged_template,
         cache_dir=None if values["no_cache"] else user_cache_dir(env),
         origins=origins,

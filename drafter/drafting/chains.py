@@ -32,7 +32,7 @@ from drafter.errors import DrafterError, ProviderError
 from drafter.model.handle import ModelHandle, Reply, Usage
 from drafter.model.openai import ANSWER_SHAPE, messages_for, strict_schema
 from drafter.sources.context import IssueContext
-from drafter.template.outline import Outline, Section, placeholders_in
+from drafter.template.outline import Outline, Section, placeholders_in, word_budget
 from drafter.template.prompts import Prompts
 
 if TYPE_CHECKING:
@@ -149,6 +149,28 @@ class ChainResult:
     seconds: float = 0.0
 
 
+# Converting a section's word budget into answer tokens: English prose runs ~1.35 tokens a word,
+# each section's JSON adds keys, its sources and the evidence quote (~150 tokens), and the whole
+# answer gets a quarter more as headroom. A model that never stops (a small local one without an
+# end token) is cut there instead of running until its context is full.
+TOKENS_PER_WORD = 1.35
+SECTION_OVERHEAD_TOKENS = 150
+HEADROOM = 1.25
+MIN_OUTPUT_TOKENS = 1024
+
+# How a --deadline is waited for; tests replace it to expire the deadline at a chosen moment
+# rather than racing the clock.
+deadline_timer: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+def output_budget(spec: ChainSpec) -> int:
+    """The most tokens a chain's answer may take: its sections' word budgets (the template's
+    ``<!-- drafter:budget N -->``, else the review's default) in tokens, with headroom."""
+    words = sum(word_budget(section) for section in spec.sections.values())
+    tokens = words * TOKENS_PER_WORD + SECTION_OVERHEAD_TOKENS * len(spec.sections)
+    return max(MIN_OUTPUT_TOKENS, int(tokens * HEADROOM))
+
+
 class ChainRunner:
     """Runs the chains of one template for one issue."""
 
@@ -162,6 +184,8 @@ class ChainRunner:
         self.specs = plan(outline)
         self.inputs = inputs_block(ctx)
         self.source_text = input_text(ctx)
+        self.timed_out = False  # --deadline passed (see run): no re-ask afterwards
+        self.finished: dict[str, ChainResult] = {}  # chains done so far in run()
 
     def messages(
         self, spec: ChainSpec, previous: str = "", findings: Sequence[str] = (), own: str = ""
@@ -223,7 +247,11 @@ class ChainRunner:
         if self.handle is None:
             raise ProviderError("no model to ask", hint="pass --model")
         reply, usage = await self.handle.ask_retrying(
-            messages, schema, chain=spec.name, ahead=spec.ahead if ahead is None else ahead
+            messages,
+            schema,
+            chain=spec.name,
+            ahead=spec.ahead if ahead is None else ahead,
+            max_tokens=output_budget(spec),
         )
         return self.chain_result(spec, reply, usage, started)
 
@@ -252,8 +280,17 @@ class ChainRunner:
         self,
         render_previous: Callable[[dict[str, SectionContent]], str],
         on_chain: Callable[[str, str], None] | None = None,
+        deadline: float | None = None,
     ) -> list[ChainResult]:
-        """Run every chain, each as soon as the chains it depends on are done."""
+        """Run every chain, each as soon as the chains it depends on are done.
+
+        ``deadline``: seconds for all of them (``--deadline``). When it passes, the chains still
+        running or waiting are stopped (their requests closed, which stops a local server's
+        generation) and their sections become TODOs recorded as failed: the draft is written as
+        partial, and a re-run or ``redraft --failed`` finishes it.
+        """
+        if deadline is not None:
+            return await self._run_until(render_previous, on_chain, deadline)
         done: dict[str, asyncio.Future[ChainResult]] = {}
         loop = asyncio.get_running_loop()
         for spec in self.specs:
@@ -268,9 +305,17 @@ class ChainRunner:
                 if on_chain:
                     on_chain(spec.name, "running")
                 result = await self.run_chain(spec, render_previous(contents) if contents else "")
+                self.finished[spec.name] = result
                 if on_chain:
                     on_chain(spec.name, "done")
                 done[spec.name].set_result(result)
+            except asyncio.CancelledError:
+                # Stopped (a deadline, a signal): the chains waiting on this one stop too. A
+                # cancelled future, unlike one holding the CancelledError, is never reported as
+                # an exception nobody retrieved when it is collected.
+                if not done[spec.name].done():
+                    done[spec.name].cancel()
+                raise
             except BaseException as exc:
                 if not done[spec.name].done():
                     done[spec.name].set_exception(exc)
@@ -284,6 +329,38 @@ class ChainRunner:
                         future.exception()  # mark retrieved
                 raise item
         return [done[s.name].result() for s in self.specs]
+
+    async def _run_until(
+        self,
+        render_previous: Callable[[dict[str, SectionContent]], str],
+        on_chain: Callable[[str, str], None] | None,
+        deadline: float,
+    ) -> list[ChainResult]:
+        self.finished.clear()
+        run = asyncio.ensure_future(self.run(render_previous, on_chain))
+        timer = asyncio.ensure_future(deadline_timer(deadline))
+        try:
+            done, _ = await asyncio.wait({run, timer}, return_when=asyncio.FIRST_COMPLETED)
+            if run in done:
+                return run.result()
+            self.timed_out = True
+        finally:
+            # Cancelling the run cancels every request still open: the connection closes, and a
+            # local server stops generating an answer nobody will read.
+            for task in (run, timer):
+                task.cancel()
+            await asyncio.gather(run, timer, return_exceptions=True)
+        return [self.finished.get(spec.name) or self.stopped(spec, deadline) for spec in self.specs]
+
+    def stopped(self, spec: ChainSpec, deadline: float) -> ChainResult:
+        """A chain the deadline stopped: every section a TODO, recorded as failed."""
+        result = ChainResult(spec.name, {}, Usage())
+        for section in spec.sections.values():
+            why = f"the --deadline of {deadline:g} s passed before the model answered"
+            result.contents[section_id(section)] = todo_content(section, why)
+            result.fallbacks.append(section.heading)
+            result.failed.append(section_id(section))
+        return result
 
     def dry_run(self, native_schema: bool = True) -> list[dict[str, Any]]:
         """What each chain would send, without calling a model (``--dry-run``).

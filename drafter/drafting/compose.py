@@ -61,6 +61,9 @@ class DraftOptions:
     # Builds the handle on first use: importing the OpenAI stack costs over a second, which a
     # batch re-run that drafts nothing should not pay. Share one memoised factory across copies.
     make_handle: Callable[[], ModelHandle] | None = None
+    # --deadline: seconds for the model's part of one draft; what is not answered by then is
+    # written as TODOs recorded as failed (a partial draft a re-run finishes).
+    deadline: float | None = None
 
     def ensure_handle(self) -> ModelHandle | None:
         """The model handle, built now by ``make_handle`` if it was deferred."""
@@ -126,7 +129,8 @@ async def _draft_with_model(
     handle = options.ensure_handle()
     assert handle is not None
     runner = ChainRunner(outline, ctx, handle, prompts)
-    results = await runner.run(lambda c: previous_markdown(outline, c), options.on_event)
+    started = time.perf_counter()
+    results = await runner.run(lambda c: previous_markdown(outline, c), options.on_event, options.deadline)
     contents: dict[str, SectionContent] = {}
     usage = Usage()
     fallbacks: list[str] = []
@@ -160,7 +164,8 @@ async def _draft_with_model(
     # cost every draft more than the validation costs the few that are re-asked.)
     bodies: dict[str, str] = {}
     draft = assemble()
-    if not options.reask:
+    left = None if options.deadline is None else options.deadline - (time.perf_counter() - started)
+    if not options.reask or runner.timed_out or (left is not None and left <= 0):
         return draft
     by_chain: dict[str, list[str]] = {}
     for finding in draft.report.findings:
@@ -189,7 +194,10 @@ async def _draft_with_model(
             ahead=1,  # a re-ask is the last call of its draft, whichever chain it repeats
         )
 
-    again = await asyncio.gather(*(reask(s) for s in specs))
+    try:
+        again = await asyncio.wait_for(asyncio.gather(*(reask(s) for s in specs)), timeout=left)
+    except TimeoutError:  # the deadline passed during the re-ask: the first answers stand
+        return draft
     for result in again:
         usage.add(result.usage)
         for sid, content in result.contents.items():

@@ -15,23 +15,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from drafter.config import Settings
 from drafter.config.redaction import userinfo
 from drafter.errors import ConfigError
-from drafter.sources.transport import plain_http_host
+from drafter.sources.transport import is_loopback, plain_http_host
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 OFFLINE = "offline"
 OPENAI_API = "https://api.openai.com/v1"  # where the SDK goes when no base URL is set
 # The SDK requires a key; local servers (llama.cpp, Ollama) ignore it, so this stands in for none.
 NO_KEY = "not-needed"
+# A server on this machine (Ollama, llama.cpp, vLLM on a workstation) generates 27-45 tokens/s and
+# serves one request at a time: it may be silent for minutes behind another request.
+LOCAL_TIMEOUT = 300.0
+REMOTE_TIMEOUT = 120.0
 _FORMS = "use 'offline', 'openai:MODEL' or an OpenAI model name such as gpt-4o-mini"
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """The resolved model: provider, model name, endpoint and whether it was chosen by default."""
+    """The resolved model: provider, model name, endpoint and whether it was chosen by default.
+
+    ``local``: the endpoint is on this machine (a loopback base URL). Such servers are slow and
+    serve one request at a time, so unless the user set them the timeout (an idle timeout: no
+    byte for that long) is :data:`LOCAL_TIMEOUT`, and a timed-out call is not retried
+    (``retry_timeouts``): the server would still be busy, and a batch defaults to one call at once.
+    """
 
     provider: str
     name: str
@@ -41,6 +52,8 @@ class ModelChoice:
     timeout: float = 120.0
     max_retries: int = 3
     max_tokens: int | None = None
+    local: bool = False
+    retry_timeouts: bool = True
 
     @property
     def spec(self) -> str:
@@ -54,8 +67,8 @@ def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | N
     With no spec and no ``DRAFTER_MODEL``: ``openai:gpt-4o-mini`` when ``OPENAI_API_KEY`` is set,
     else ``offline`` (flagged ``defaulted`` so the CLI can say so).
     """
-    retries = env.get("DRAFTER_MAX_RETRIES", "3")
-    if not retries.isdigit():
+    retries = env.get("DRAFTER_MAX_RETRIES")
+    if retries is not None and not retries.isdigit():
         raise ConfigError(f"DRAFTER_MAX_RETRIES must be a whole number, got {retries!r}")
     return _choose(
         spec or env.get("DRAFTER_MODEL"),
@@ -63,7 +76,7 @@ def resolve_model(spec: str | None, env: Mapping[str, str], *, base_url: str | N
         base=base_url or env.get("OPENAI_BASE_URL") or None,
         max_tokens=_positive_int(env.get("DRAFTER_MAX_TOKENS"), "DRAFTER_MAX_TOKENS"),
         timeout=_positive_int(env.get("DRAFTER_TIMEOUT"), "DRAFTER_TIMEOUT"),
-        max_retries=int(retries),
+        max_retries=None if retries is None else int(retries),
     )
 
 
@@ -76,7 +89,7 @@ def choose_model(settings: Settings, spec: str | None = None) -> ModelChoice:
         base=settings.base_url,
         max_tokens=settings.max_tokens,
         timeout=settings.timeout,
-        max_retries=3 if settings.max_retries is None else settings.max_retries,
+        max_retries=settings.max_retries,
     )
 
 
@@ -87,11 +100,15 @@ def _choose(
     base: str | None,
     max_tokens: int | None,
     timeout: int | None,
-    max_retries: int,
+    max_retries: int | None,
 ) -> ModelChoice:
-    seconds = float(timeout or 120)
     if base:
         _check_base_url(base, key)
+    local = bool(base) and _is_local(base or "")
+    seconds = float(timeout or (LOCAL_TIMEOUT if local else REMOTE_TIMEOUT))
+    # A timed-out call is retried unless the server is local and the user did not ask for retries.
+    retry_timeouts = not local or max_retries is not None
+    retries = 3 if max_retries is None else max_retries
     spec = (spec or "").strip()
     if not spec:
         if key:
@@ -102,8 +119,10 @@ def _choose(
                 key,
                 defaulted=True,
                 timeout=seconds,
-                max_retries=max_retries,
+                max_retries=retries,
                 max_tokens=max_tokens,
+                local=local,
+                retry_timeouts=retry_timeouts,
             )
         return ModelChoice(OFFLINE, OFFLINE, defaulted=True)
     if spec == OFFLINE:
@@ -120,7 +139,25 @@ def _choose(
             f"model {spec} needs an API key",
             hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server, or use --model offline",
         )
-    return ModelChoice("openai", name, base, key or NO_KEY, False, seconds, max_retries, max_tokens)
+    return ModelChoice(
+        "openai",
+        name,
+        base,
+        key or NO_KEY,
+        False,
+        seconds,
+        retries,
+        max_tokens,
+        local=local,
+        retry_timeouts=retry_timeouts,
+    )
+
+
+def _is_local(base: str) -> bool:
+    try:
+        return is_loopback(urlsplit(base).hostname or "")
+    except ValueError:
+        return False
 
 
 def _check_base_url(base: str, key: str | None) -> None:
@@ -189,7 +226,9 @@ def settings_in_effect(settings: Settings) -> dict[str, Any]:
     author = git_author()
     fill("author", author or "TODO(drafter): author", "git config user.name" if author else "default")
     fill("max_tokens", "(the server's own limit)", "default")
-    fill("timeout", int(choice.timeout) if choice is not None else 120, "default, seconds")
+    why = "default, seconds" + (", a server on this machine" if choice is not None and choice.local else "")
+    fill("timeout", int(choice.timeout) if choice is not None else 120, why)
     fill("max_retries", choice.max_retries if choice is not None else 3, "default")
     fill("out_dir", DEFAULT_OUT_DIR, "default")
+    fill("deadline", "none (a draft takes as long as the model needs)", "default")
     return data

@@ -21,6 +21,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -60,12 +61,18 @@ class Usage:
 
 @dataclass
 class Reply:
-    """One structured answer: the parsed object, or the error that prevented parsing."""
+    """One structured answer: the parsed object, or the error that prevented parsing.
+
+    ``truncated``: the server stopped the answer at its length limit (``finish_reason``
+    ``length``); :meth:`ModelHandle.ask_retrying` then asks for a shorter answer rather than for
+    one that fits the schema, since the schema was not the problem.
+    """
 
     parsed: BaseModel | None
     raw: str
     error: str | None
     usage: Usage
+    truncated: bool = False
 
 
 def _extract_json(text: str) -> str:
@@ -90,6 +97,13 @@ def _parser(schema: type[BaseModel]) -> Callable[[BaseMessage], dict[str, Any]]:
 
 
 _V = TypeVar("_V")
+# The chain of the call in progress on this task, for progress reports (set by ModelHandle.ask).
+_CHAIN: ContextVar[str] = ContextVar("drafter_model_chain", default="")
+BREVITY = (
+    "Your answer was cut off at the length limit; answer again, shorter: keep every required "
+    "field, but write fewer and shorter items and sentences. Answer with only one JSON object "
+    "that matches the schema."
+)
 
 
 class LoopLocal(Generic[_V]):
@@ -177,6 +191,10 @@ class ModelHandle:
         # Called once per model call with a dict (chain, messages, response, usage, latency_s,
         # retry, error); ``--trace`` and ``--verbose`` set it. See drafter.model.trace.
         self.tracer: Callable[[dict[str, Any]], None] | None = None
+        # Called as a streamed answer arrives with (chain, tokens so far, seconds since the call
+        # started), at most every 0.5 s or 20 tokens (drafter.model.stream.Throttle); the CLI's
+        # status line and ``-v`` tokens/s set it. Handles that do not stream never call it.
+        self.on_progress: Callable[[str, int, float], None] | None = None
         self._runnables: dict[type[BaseModel], Runnable[Any, dict[str, Any]]] = {}
         self.max_in_flight: int | None = None
         self._gate: LoopLocal[CallSlots] | None = None
@@ -212,6 +230,12 @@ class ModelHandle:
         :func:`run_sync` calls it before the loop ends; a caller running drafter's coroutines
         on its own loop calls it when done with that loop.
         """
+
+    def progress(self, tokens: int, seconds: float) -> None:
+        """Report a streamed call's progress to :attr:`on_progress`, naming the chain asking."""
+        hook = self.on_progress
+        if hook is not None:
+            hook(_CHAIN.get(), tokens, seconds)
 
     def sent_messages(self, messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
         """The messages as the model receives them (what ``--trace`` records).
@@ -272,6 +296,7 @@ class ModelHandle:
         """
         async with self._slot(ahead):
             started = time.perf_counter()
+            named = _CHAIN.set(chain)
             try:
                 reply = await self.complete(messages, schema, max_tokens)
             except asyncio.CancelledError:
@@ -284,6 +309,8 @@ class ModelHandle:
                 if failure is exc:
                     raise
                 raise failure from exc
+            finally:
+                _CHAIN.reset(named)
         _count(reply.usage)
         if self._gate is not None:
             # The slot just freed belongs to a waiting call: let it go out before this task
@@ -305,11 +332,23 @@ class ModelHandle:
 
         Returns the last reply and the usage of both calls. Every structured question drafter
         asks (chains, review, judge) gets exactly one second chance this way.
+
+        An answer cut off at the length limit (:attr:`Reply.truncated`) gets the brevity request
+        instead (:data:`BREVITY`), sent after the original messages alone: the cut-off text is
+        left out because quoting it would cost a local model's small context window most of what
+        the shorter answer needs, and the unchanged prefix lets the server's prompt cache serve
+        the whole prompt again. A second cut-off answer is returned like any unusable reply.
         """
         usage = Usage()
         reply = await self.ask(messages, schema, chain=chain, ahead=ahead, max_tokens=max_tokens)
         usage.add(reply.usage)
-        if reply.error is not None:
+        if reply.truncated:
+            shorter = [*messages, HumanMessage(BREVITY)]
+            reply = await self.ask(
+                shorter, schema, chain=chain, retry=True, ahead=ahead, max_tokens=max_tokens
+            )
+            usage.add(reply.usage)
+        elif reply.error is not None:
             retry = [
                 *messages,
                 AIMessage(reply.raw or "(empty)"),

@@ -2,9 +2,10 @@
 
 Which model a run uses is decided in :mod:`drafter.model.choice`; this module calls it.
 Structured output uses OpenAI's strict ``json_schema`` response format and falls back to JSON
-mode, then to function calling, on servers that reject it (llama-cpp-python, older vLLM). The SDK retries
-429/5xx with backoff and honours ``Retry-After``; its errors become one-line
-:class:`~drafter.errors.ProviderError` messages that never contain the key.
+mode, then to function calling, on servers that reject it (llama-cpp-python, older vLLM). Answers
+are streamed (:mod:`drafter.model.stream`), with a non-streamed fallback for servers that refuse
+to stream. 429/5xx and connection errors are retried with backoff honouring ``Retry-After``; errors
+become one-line :class:`~drafter.errors.ProviderError` messages that never contain the key.
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ if TYPE_CHECKING:
 
 from drafter.errors import ConfigError, DrafterError, ProviderError
 from drafter.model.choice import NO_KEY, OPENAI_API, ModelChoice, shown_url
+from drafter.model.stream import (
+    Accumulator,
+    BadResponse,
+    StreamHooks,
+    Throttle,
+    chat_completion,
+    names_stream,
+    plain_completion,
+    retrying,
+)
 
 ANSWER_SHAPE = "answer_shape"
 Method = Literal["json_schema", "json_mode", "function_calling"]
 METHODS: tuple[Method, ...] = ("json_schema", "json_mode", "function_calling")
 TEMPERATURE = 0.2
+CONNECT_SECONDS = 10.0  # a server that does not accept a connection in 10 s is not coming
 
 
 @functools.lru_cache(maxsize=64)
@@ -162,7 +174,7 @@ def answer_of(completion: Mapping[str, Any], schema: type[PydanticModel]) -> Rep
     reason = choices[0].get("finish_reason")
     if reason in ("length", "content_filter"):
         error = f"the answer was cut off (finish_reason: {reason}); give a shorter answer"
-        return Reply(None, text, error, usage)
+        return Reply(None, text, error, usage, truncated=reason == "length")
     if message.get("refusal"):
         return Reply(
             None, text, "the model refused: " + " ".join(str(message["refusal"]).split())[:300], usage
@@ -172,15 +184,21 @@ def answer_of(completion: Mapping[str, Any], schema: type[PydanticModel]) -> Rep
     return reply_from_text(text, schema, usage)
 
 
-def build_handle(choice: ModelChoice) -> ModelHandle:
-    """A :class:`~drafter.model.handle.ModelHandle` that calls an OpenAI-compatible server (lazy imports)."""
+def build_handle(choice: ModelChoice, hooks: StreamHooks | None = None) -> ModelHandle:
+    """A :class:`~drafter.model.handle.ModelHandle` that calls an OpenAI-compatible server (lazy imports).
+
+    ``hooks``: the clock and sleep of the streamed path (tests pass their own; see StreamHooks).
+    """
+    import asyncio
     import json
 
+    import httpx2
     import openai
 
     from drafter.config.redaction import redact
     from drafter.model.handle import LoopLocal, ModelHandle
 
+    world = hooks or StreamHooks()
     # Errors with which servers reject a response_format they do not support: 400 or 422, or a
     # 500 that names the field (llama-cpp-python's validation error). The next method is tried,
     # and remembered. Any other 500 is the server failing, not refusing the format.
@@ -192,24 +210,39 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
         text = f"{exc.message} {exc.body}".lower()
         return any(word in text for word in ("response_format", "json_schema", "tool_choice", "tools"))
 
+    def retried(exc: Exception) -> tuple[bool, str | None] | None:
+        """The SDK's rule (connection errors, 408, 409, 429, 5xx), but not for a refused ``stream``."""
+        if isinstance(exc, openai.APIConnectionError):
+            return isinstance(exc, openai.APITimeoutError), None
+        if not isinstance(exc, openai.APIStatusError) or names_stream(f"{exc.message} {exc.body}"):
+            return None
+        if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
+            return False, exc.response.headers.get("retry-after")
+        return None
+
     class OpenAIHandle(ModelHandle):
         """Native structured output through the SDK, falling back to JSON mode, then tool calls.
 
         The SDK is called directly rather than through langchain's chat model: a batch makes
         hundreds of calls on one event loop, and langchain's runnable and callback machinery cost
         about three times the SDK's own CPU per call, which delayed every call queued behind it.
+        Answers are streamed, with an idle timeout, closed early when abandoned and retried
+        only after a backoff (:mod:`drafter.model.stream` says why); ``streams`` remembers a
+        server that will not stream, as ``method_index`` remembers a refused response format.
         """
 
         def __init__(self) -> None:
             super().__init__(None, choice.spec)
             self.method_index = 0
+            self.streams = True  # False once the server refused to stream or ignored the request
+            self.stream_usage = True  # False once it refused stream_options
             # One client, so one connection pool, per event loop.
             self._clients = LoopLocal(
                 lambda: openai.AsyncOpenAI(
                     api_key=choice.api_key or NO_KEY,
                     base_url=choice.base_url,
-                    timeout=choice.timeout,
-                    max_retries=choice.max_retries,
+                    timeout=openai.Timeout(choice.timeout, connect=min(choice.timeout, CONNECT_SECONDS)),
+                    max_retries=0,
                 )
             )
 
@@ -217,28 +250,62 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
             self, messages: Sequence[BaseMessage], schema: type[PydanticModel], max_tokens: int | None = None
         ) -> Reply:
             while True:
-                tried = self.method_index
-                method = METHODS[tried]
+                tried, streamed = self.method_index, self.streams
+                body = request_body(choice, messages, schema, METHODS[tried], max_tokens)
                 try:
-                    # The SDK's generic POST (its documented way to call any endpoint) keeps its
-                    # retries, timeouts and error types but skips re-validating the request body
-                    # against the SDK's typed parameters, about 2 ms of CPU per call for a body
-                    # that request_body already built right.
-                    answer: object = await self._clients.get().post(
-                        "/chat/completions",
-                        body=request_body(choice, messages, schema, method, max_tokens),
-                        cast_to=object,
+                    completion = await retrying(
+                        functools.partial(self._once, body, streamed), retried, choice, world
                     )
                 except format_rejections as exc:
+                    named = names_stream(f"{exc.message} {exc.body}") if streamed else None
+                    if named == "stream_options" and self.stream_usage:
+                        self.stream_usage = False
+                        continue
+                    if named is not None:
+                        self.streams = False
+                        continue
                     if tried + 1 >= len(METHODS) or not refuses_format(exc):
                         raise
                     # Concurrent calls may be rejected together: each moves past the method it
                     # tried, never past one another call has not tried yet.
                     self.method_index = max(self.method_index, tried + 1)
                     continue
+                return answer_of(completion, schema)
+
+        async def _once(self, body: dict[str, Any], streamed: bool) -> dict[str, Any]:
+            client = self._clients.get()
+            if not streamed:
+                # The SDK's generic POST keeps its error types but skips re-validating the body
+                # against its typed parameters (about 2 ms of CPU per call), as the stream does.
+                try:
+                    answer: object = await client.post("/chat/completions", body=body, cast_to=object)
                 except json.JSONDecodeError:  # a JSON content type with a body that does not parse
                     raise BadResponse("answered with something that is not JSON") from None
-                return answer_of(_completion(answer), schema)
+                return chat_completion(answer)
+            body = {**body, "stream": True}
+            if self.stream_usage:
+                body["stream_options"] = {"include_usage": True}
+            stream = await client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=object,
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
+            response = stream.response
+            try:
+                if "text/event-stream" not in response.headers.get("content-type", ""):
+                    # It ignored ``stream``: its one JSON completion is used, and remembered.
+                    completion = plain_completion(await _read(response))
+                    self.streams = False
+                    return completion
+                chunks = Accumulator(Throttle(self.progress if self.on_progress else None, world.clock))
+                async for chunk in stream:
+                    chunks.add(chunk)
+                return chunks.completion()
+            finally:
+                # Closing before the end closes the connection: the server stops generating.
+                await asyncio.shield(response.aclose())
 
         async def aclose(self) -> None:
             client = self._clients.take()
@@ -252,8 +319,7 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
             where = f" at {choice.base_url}" if choice.base_url else ""
             if isinstance(exc, openai.AuthenticationError):
                 return ProviderError(
-                    f"the model server{where} rejected the API key (401)",
-                    hint="check OPENAI_API_KEY",
+                    f"the model server{where} rejected the API key (401)", hint="check OPENAI_API_KEY"
                 )
             if isinstance(exc, openai.NotFoundError):
                 return ProviderError(
@@ -264,8 +330,11 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                     f"rate limited by the model server{where} after retries (429)",
                     hint="wait and retry, or lower --concurrency",
                 )
-            if isinstance(exc, openai.APITimeoutError):
-                return ProviderError(f"the model server{where} timed out after retries", hint="retry later")
+            if isinstance(exc, openai.APITimeoutError):  # on a stream: no byte for that long
+                quiet = f"the model server{where} timed out: it sent nothing for {choice.timeout:g} s"
+                return ProviderError(
+                    quiet, hint="a busy local server? lower --concurrency, or raise DRAFTER_TIMEOUT"
+                )
             if isinstance(exc, openai.APIConnectionError):
                 return ProviderError(
                     f"cannot connect to the model server{where}",
@@ -286,29 +355,23 @@ def build_handle(choice: ModelChoice) -> ModelHandle:
                 )
             if isinstance(exc, BadResponse):
                 return ProviderError(f"the model server{where} {exc}", hint="check OPENAI_BASE_URL")
+            if isinstance(exc, openai.APIError):  # an error event in the middle of a stream
+                detail = redact(" ".join(exc.message.split()), [choice.api_key or ""])[:200]
+                return ProviderError(
+                    f"the model server{where} failed mid-answer: {detail}", hint="retry later"
+                )
             return super().translate(exc)
 
+    async def _read(response: httpx2.Response) -> bytes:
+        """The whole body of a response that is not a stream; transport errors as the SDK's."""
+        try:
+            return await response.aread()
+        except httpx2.TimeoutException as exc:
+            raise openai.APITimeoutError(request=response.request) from exc
+        except httpx2.TransportError as exc:
+            raise openai.APIConnectionError(request=response.request) from exc
+
     return OpenAIHandle()
-
-
-class BadResponse(Exception):
-    """A response that is not a chat completion at all (not JSON, an error object, no choices)."""
-
-
-def _completion(answer: object) -> dict[str, Any]:
-    """``answer`` if it is a chat completion; a gateway's error page or error object raises."""
-    if isinstance(answer, str):  # the SDK hands back the text of a response that is not JSON
-        raise BadResponse("answered with something that is not JSON")
-    if not isinstance(answer, dict):
-        raise BadResponse("answered with JSON that is not a chat completion")
-    error = answer.get("error")
-    if error:
-        detail = error.get("message") if isinstance(error, dict) else error
-        raise BadResponse(f"answered with an error: {' '.join(str(detail).split())[:200]}")
-    choices = answer.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise BadResponse("answered with a chat completion that has no choices")
-    return answer
 
 
 # -- OpenAI Batch API (``drafter batch --via openai-batch``) ---------------------------------------

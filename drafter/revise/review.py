@@ -38,7 +38,7 @@ from drafter.drafting.grounding import input_text, invented
 from drafter.errors import ProviderError
 from drafter.model.meter import empty_usage
 from drafter.sources.context import IssueContext
-from drafter.template.outline import Outline, Section, title_key
+from drafter.template.outline import DEFAULT_WORD_BUDGET, Outline, Section, title_key, word_budget
 from drafter.template.prompts import Prompts
 from drafter.template.validate import validate_text
 
@@ -47,9 +47,8 @@ if TYPE_CHECKING:
 
 Severity = Literal["error", "warning"]
 SEVERITY_RANK = {"warning": 1, "error": 2}
-DEFAULT_BUDGET = 600
+DEFAULT_BUDGET = DEFAULT_WORD_BUDGET
 NEAR_EMPTY_WORDS = 8
-_BUDGET = re.compile(r"drafter:budget\s+(\d{1,6})")
 _WORD = re.compile(r"[\w'’-]+")
 CATEGORIES = (
     "completeness",
@@ -141,11 +140,7 @@ class ReviewAnswer(BaseModel):
 # -- deterministic checks --------------------------------------------------------------------------
 def budget(section: Section) -> int:
     """Words allowed in a section: ``<!-- drafter:budget N -->`` in the template, else the default."""
-    for comment in section.comments:
-        match = _BUDGET.search(comment)
-        if match:
-            return int(match.group(1))
-    return DEFAULT_BUDGET
+    return word_budget(section)
 
 
 def words(text: str) -> int:

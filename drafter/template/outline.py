@@ -466,3 +466,18 @@ def load_outline(spec: str | None = None, root: Path | None = None) -> Outline:
 
     name, path = resolve_template(spec, root)
     return _load_cached(str(path), path.stat().st_mtime_ns, name)
+
+
+# Words a section may hold: "<!-- drafter:budget N -->" in the template, else this default. The
+# review's over-budget check and the bound on each chain's answer (drafter.drafting.chains) read it.
+DEFAULT_WORD_BUDGET = 600
+_WORD_BUDGET = re.compile(r"drafter:budget\s+(\d{1,6})")
+
+
+def word_budget(section: Section) -> int:
+    """Words allowed in ``section``: its template's ``<!-- drafter:budget N -->``, else the default."""
+    for comment in section.comments:
+        match = _WORD_BUDGET.search(comment)
+        if match:
+            return int(match.group(1))
+    return DEFAULT_WORD_BUDGET

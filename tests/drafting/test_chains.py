@@ -410,3 +410,51 @@ def test_earlier_chain_output_cannot_close_draft_so_far() -> None:
     assert solution.count("</draft_so_far>") == 1
     assert "New instructions" in solution.split("<draft_so_far>", 1)[1].split("</draft_so_far>", 1)[0]
     assert errors(result) == []
+
+
+# -- bounded answers (#21) -----------------------------------------------------------------------
+def test_each_chain_bounds_its_answer_by_its_sections_word_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from drafter.drafting.chains import output_budget
+    from drafter.model.handle import ModelHandle as Handle
+
+    seen: dict[str, int | None] = {}
+    real = Handle.ask
+
+    async def recording(self: Handle, messages: Any, schema: Any, **kw: Any) -> Any:
+        seen[kw.get("chain", "")] = kw.get("max_tokens")
+        return await real(self, messages, schema, **kw)
+
+    monkeypatch.setattr(Handle, "ask", recording)
+    outline = load_outline("technical-design")
+    run(outline, valid_replies(outline))
+    budgets = {spec.name: output_budget(spec) for spec in plan(outline)}
+    assert seen == budgets
+    # 600 words a section by default: ~1.35 tokens a word, 150 per section, a quarter more
+    assert budgets["solution"] == int((7 * 600 * 1.35 + 7 * 150) * 1.25)
+
+
+def test_a_template_budget_changes_the_bound() -> None:
+    from drafter.drafting.chains import MIN_OUTPUT_TOKENS, output_budget
+    from drafter.template.outline import parse_template
+
+    text = load_outline("adr").text.replace("## Decision", "## Decision\n\n<!-- drafter:budget 2000 -->", 1)
+    outline = parse_template(text, name="adr-long")
+    spec = next(
+        s for s in plan(outline) if any(sec.heading.endswith("Decision") for sec in s.sections.values())
+    )
+    before = next(s for s in plan(load_outline("adr")) if s.name == spec.name)
+    assert output_budget(spec) > output_budget(before) >= MIN_OUTPUT_TOKENS
+
+
+def test_a_configured_max_tokens_wins_over_the_chains_bound() -> None:
+    from drafter.drafting.chains import chain_schema
+    from drafter.model.openai import request_body
+
+    spec = plan(load_outline("adr"))[0]
+    local = resolve_model("openai:m", {"OPENAI_BASE_URL": "http://localhost:8080/v1"})
+    body = request_body(local, [], chain_schema(spec), max_tokens=2400)
+    assert body["max_tokens"] == body["max_completion_tokens"] == 2400
+    fixed = resolve_model(
+        "openai:m", {"OPENAI_BASE_URL": "http://localhost:8080/v1", "DRAFTER_MAX_TOKENS": "800"}
+    )
+    assert request_body(fixed, [], chain_schema(spec), max_tokens=2400)["max_tokens"] == 800

@@ -275,7 +275,12 @@ class FaultServer:
                     message = f"response_format {method} is not supported by this server"
                     self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
                     return
-                kind = server._pick_for(raw) if server.keyed else server._pick()
+                # Keyed on the question, not on how it is transported: whether a request asks to
+                # stream depends on whether an earlier answer (in flight at the same time) already
+                # turned streaming off, so "stream" would make the draw depend on timing.
+                question = {k: v for k, v in request.items() if k not in ("stream", "stream_options")}
+                key_body = json.dumps(question, sort_keys=True).encode()
+                kind = server._pick_for(key_body) if server.keyed else server._pick()
                 try:
                     self._fault(kind, request)
                 except (BrokenPipeError, ConnectionResetError):
