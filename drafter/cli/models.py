@@ -8,17 +8,11 @@ neither the model stack nor httpx2.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 
 import typer
 
 from drafter.cli._app import app, emit, examples
-from drafter.cli._common import BASE_URL, MODEL, resolved
-
-
-class ModelsFormat(StrEnum):
-    text = "text"
-    json = "json"
+from drafter.cli._common import BASE_URL, MODEL, TextOrJson, resolved
 
 
 @app.command(
@@ -32,8 +26,8 @@ class ModelsFormat(StrEnum):
 def models(
     model: str | None = MODEL,
     base_url: str | None = BASE_URL,
-    fmt: ModelsFormat = typer.Option(
-        ModelsFormat.text, "--format", "-f", help="text (a table), or json (a list of objects) for machines."
+    fmt: TextOrJson = typer.Option(
+        TextOrJson.text, "--format", "-f", help="text (a table), or json (a list of objects) for machines."
     ),
 ) -> None:
     """List the models of the configured OpenAI-compatible endpoint (GET BASE_URL/models).
@@ -49,7 +43,7 @@ def models(
     from drafter.model.catalog import list_models
 
     catalog = list_models(resolved(model=model, base_url=base_url))
-    if fmt is ModelsFormat.json:
+    if fmt is TextOrJson.json:
         emit(json.dumps(catalog.to_list(), indent=2, ensure_ascii=False))
         return
     rows = [("", "MODEL", "INPUT $/1M", "OUTPUT $/1M", "STRICT OUTPUT")]

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from drafter.cli._app import app, emit, examples
-from drafter.cli._common import resolved
-
-
-class ConfigFormat(StrEnum):
-    text = "text"
-    json = "json"
+from drafter.cli._common import FORMAT, TextOrJson, resolved
 
 
 @app.command(
@@ -25,7 +19,7 @@ class ConfigFormat(StrEnum):
     ),
 )
 def show_config(
-    fmt: ConfigFormat = typer.Option(ConfigFormat.text, "--format", "-f", help="text, or json for machines."),
+    fmt: TextOrJson = FORMAT,
 ) -> None:
     """Show the effective settings and where each comes from: flag, env, config file or default.
 
@@ -38,7 +32,7 @@ def show_config(
     from drafter.model.choice import settings_in_effect
 
     data = settings_in_effect(resolved())
-    if fmt is ConfigFormat.json:
+    if fmt is TextOrJson.json:
         emit(json.dumps(data, indent=2))
         return
     files = ", ".join(data["config_files"]) or "none found (run 'drafter init')"
