@@ -27,7 +27,7 @@ from drafter.document.render import Meta, render_document, render_sources, secti
 from drafter.drafting.offline import draft_offline
 from drafter.model.choice import OFFLINE, ModelChoice
 from drafter.model.loop import run_sync
-from drafter.model.meter import empty_usage
+from drafter.model.meter import empty_usage, metered
 from drafter.sources.context import IssueContext
 from drafter.template.findings import Report
 from drafter.template.outline import Outline
@@ -130,7 +130,8 @@ async def _draft_with_model(
     assert handle is not None
     runner = ChainRunner(outline, ctx, handle, prompts)
     started = time.perf_counter()
-    results = await runner.run(lambda c: previous_markdown(outline, c), options.on_event, options.deadline)
+    with metered() as spent:
+        results = await runner.run(lambda c: previous_markdown(outline, c), options.on_event, options.deadline)
     contents: dict[str, SectionContent] = {}
     usage = Usage()
     fallbacks: list[str] = []
@@ -142,6 +143,9 @@ async def _draft_with_model(
         fallbacks.extend(result.fallbacks)
         failed.extend(result.failed)
         replaced.extend(result.replaced_refs)
+    if runner.timed_out:
+        # A chain stopped by the deadline has no result, but its calls were made: count them all.
+        usage = Usage(**spent)
 
     def assemble() -> DraftResult:
         return assemble_draft(

@@ -23,13 +23,21 @@ def empty_usage() -> dict[str, int]:
 
 @contextlib.contextmanager
 def metered() -> Iterator[dict[str, int]]:
-    """Yield a usage dict that every model call inside the block (and tasks it starts) adds to."""
+    """Yield a usage dict that every model call inside the block (and tasks it starts) adds to.
+
+    Meters nest: when the block ends, however it ends, what it counted is added to the meter
+    around it (a batch item's), so an inner meter never hides calls from an outer one.
+    """
     usage = empty_usage()
+    outer = _METER.get()
     token = _METER.set(usage)
     try:
         yield usage
     finally:
         _METER.reset(token)
+        if outer is not None:
+            for key, value in usage.items():
+                outer[key] += value
 
 
 def count(prompt_tokens: int = 0, completion_tokens: int = 0, calls: int = 1) -> None:

@@ -69,6 +69,7 @@ def test_the_deadline_stops_the_running_chain_and_the_draft_is_partial(
     )
     result = draft(make_ctx(), outline, options)
     assert handle.cancelled
+    assert result.usage["calls"] == 3  # the stopped call counts: it was sent
     risks = {f"risks/{key}" for key in specs[2].sections} | set(result.failed)
     assert result.failed and all(
         sid.startswith(("4-", "risk", "implementation")) or sid in risks for sid in result.failed
