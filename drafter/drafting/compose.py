@@ -131,7 +131,9 @@ async def _draft_with_model(
     runner = ChainRunner(outline, ctx, handle, prompts)
     started = time.perf_counter()
     with metered() as spent:
-        results = await runner.run(lambda c: previous_markdown(outline, c), options.on_event, options.deadline)
+        results = await runner.run(
+            lambda c: previous_markdown(outline, c), options.on_event, options.deadline
+        )
     contents: dict[str, SectionContent] = {}
     usage = Usage()
     fallbacks: list[str] = []
