@@ -37,7 +37,7 @@ from drafter.document.provenance import (
 )
 from drafter.errors import EditedDraftError, WriteError
 from drafter.sources.context import IssueContext
-from drafter.template.resources import DEFAULT_TEMPLATE
+from drafter.template.resources import DEFAULT_TEMPLATE, template_name
 
 WriteStatus = Literal["written", "unchanged"]
 
@@ -71,20 +71,15 @@ def draft_filename(ctx: IssueContext, template: str | None = None, default: str 
         parts.append(ctx.number)
     parts.append(ctx.title)
     slugs = [slug for slug in (_slug(p, 40) for p in parts) if slug]
-    tag = _slug(template, 40) if template and template != _template_name(default) else ""
+    tag = _slug(template, 40) if template and template != template_name(default) else ""
     return "-".join(slugs or ["draft"]) + (f".{tag}" if tag else "") + ".md"
-
-
-def _template_name(spec: str) -> str:
-    """A ``--template`` value as drafts record it: a name, or a template file's stem."""
-    return Path(spec).stem if spec.endswith(".md") or "/" in spec or "\\" in spec else spec
 
 
 def default_template(settings: Settings | None = None) -> str:
     """The name of the template a run uses when no ``--template`` flag is given: the one the
     environment or a config file names (resolved once with the settings), else the built-in."""
     configured = settings.default_template if settings is not None else None
-    return _template_name(configured or DEFAULT_TEMPLATE)
+    return template_name(configured or DEFAULT_TEMPLATE)
 
 
 _KINDS = (

@@ -66,6 +66,16 @@ def template_names(root: Path | None = None) -> dict[str, Path]:
 DEFAULT_TEMPLATE = "technical-design"
 
 
+def is_template_path(spec: str) -> bool:
+    """A ``--template`` value is a file path when it holds a path separator or ends in ``.md``."""
+    return "/" in spec or "\\" in spec or spec.endswith(TEMPLATE_SUFFIX)
+
+
+def template_name(spec: str) -> str:
+    """A ``--template`` value as drafts record it: a name, or a template file's stem."""
+    return Path(spec).stem if is_template_path(spec) else spec
+
+
 def resolve_template(spec: str | None, root: Path | None = None) -> tuple[str, Path]:
     """Turn ``--template`` (a name or a path) into ``(name, path)``.
 
@@ -76,8 +86,7 @@ def resolve_template(spec: str | None, root: Path | None = None) -> tuple[str, P
     names = template_names(root)
     if spec in names:
         return spec, names[spec]
-    looks_like_path = "/" in spec or "\\" in spec or spec.endswith(TEMPLATE_SUFFIX)
-    if looks_like_path:
+    if is_template_path(spec):
         path = Path(spec)
         if not path.exists():
             raise TemplateError(f"template file {spec} does not exist", hint="check the --template path")
