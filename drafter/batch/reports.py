@@ -26,6 +26,7 @@ from drafter.batch.runner import STATUSES, BatchItem, BatchRun
 from drafter.config.redaction import redact
 from drafter.document.writer import check_regular, write_atomic
 from drafter.errors import WriteError
+from drafter.template.outline import Outline
 
 REPORT_SCHEMA = "drafter.batch.runner-report/1"
 FAILURES = frozenset({"failed", "invalid", "partial"})
@@ -89,8 +90,15 @@ def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
-def markdown_summary(run: BatchRun, *, title: str = "drafter batch") -> str:
-    """A short markdown report for humans (and ``$GITHUB_STEP_SUMMARY``)."""
+def markdown_summary(
+    run: BatchRun,
+    *,
+    title: str = "drafter batch",
+    page: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """A short markdown report for humans (and ``$GITHUB_STEP_SUMMARY``), naming the review
+    ``page`` if one was written, with a link to the run's artifacts under GitHub Actions."""
     totals = run.totals()
     counts = ", ".join(f"{totals[name]} {name}" for name in STATUSES if totals[name])
     verdict = "all drafts ok" if run.ok else "some drafts need attention"
@@ -112,7 +120,37 @@ def markdown_summary(run: BatchRun, *, title: str = "drafter batch") -> str:
                 f"| {item.status} | {_cell(item.source)} | {path} | {errors} | {warnings} | {_cell(item.reason or '')} |"
             )
         lines.append("")
+    if page is not None:
+        lines += [f"Review page: `{_cell(str(page))}`{_artifacts(env or {})}.", ""]
     return "\n".join(lines)
+
+
+def _artifacts(env: Mapping[str, str]) -> str:
+    """ ", uploaded with this run's artifacts (link)" under GitHub Actions, else nothing."""
+    server, repo, run_id = (
+        env.get(k, "").strip() for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if not (server.startswith("https://") and repo and run_id.isdigit()):
+        return ""
+    return f", in [this run's artifacts]({server}/{repo}/actions/runs/{run_id}#artifacts) if the workflow uploads it"
+
+
+PAGE_STATUSES = frozenset({"written", "unchanged", "invalid", "partial", "skipped-edited"})
+
+
+def review_page(
+    run: BatchRun, path: Path, outline: Outline, prices: Mapping[str, tuple[float, float]]
+) -> int:
+    """Write the review page (``--html-report``) of every draft the batch left on disk; their count."""
+    from drafter.revise.page import offline_page
+
+    drafts = [
+        item.path
+        for item in run.items
+        if item.path and item.status in PAGE_STATUSES and Path(item.path).is_file()
+    ]
+    write_report(path, offline_page(drafts, outline, prices))
+    return len(drafts)
 
 
 def _escape_data(text: str) -> str:

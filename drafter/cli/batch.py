@@ -129,7 +129,12 @@ class _Progress:
 
 
 def _reports(
-    run: BatchRun, report: Path | None, junit: Path | None, summary: Path | None, env: Mapping[str, str]
+    run: BatchRun,
+    report: Path | None,
+    junit: Path | None,
+    summary: Path | None,
+    env: Mapping[str, str],
+    page: Path | None = None,
 ) -> None:
     from drafter.batch.reports import (
         append_step_summary,
@@ -144,7 +149,7 @@ def _reports(
         write_report(report, json_report(run))
     if junit is not None:
         write_report(junit, junit_report(run))
-    text = markdown_summary(run)
+    text = markdown_summary(run, page=page, env=env)
     if summary is not None:
         write_report(summary, text)
     if append_step_summary(text, env):
@@ -211,6 +216,11 @@ def batch(
     report: Path | None = typer.Option(None, "--report", help="Write a JSON report here."),
     junit: Path | None = typer.Option(None, "--junit", help="Write a JUnit XML report here."),
     summary: Path | None = typer.Option(None, "--summary", help="Write a markdown summary here."),
+    html_report: Path | None = typer.Option(
+        None,
+        "--html-report",
+        help="Write the review page of the drafts here: one self-contained HTML file (a CI artifact).",
+    ),
     max_total_tokens: int | None = typer.Option(
         None, "--max-total-tokens", help="Start no new draft once this many tokens were used."
     ),
@@ -313,7 +323,12 @@ def batch(
     refuse_terminal_stdin("", notes_file)
     from drafter.document.writer import check_regular, default_template
 
-    for flag, target in (("--report", report), ("--junit", junit), ("--summary", summary)):
+    for flag, target in (
+        ("--report", report),
+        ("--junit", junit),
+        ("--summary", summary),
+        ("--html-report", html_report),
+    ):
         if target is not None:  # refused now, not after every draft was paid for
             check_regular(target, flag, hint="name a regular file")
     team_notes = load_notes(notes, notes_file)
@@ -368,7 +383,12 @@ def batch(
             run = run_openai_batch(wanted, outline, options, staged)
         else:
             run = run_batch(wanted, outline, options)
-    _reports(run, report, junit, summary, config.env)
+    if html_report is not None:
+        from drafter.batch.reports import review_page
+
+        shown = review_page(run, html_report, outline, config.prices)
+        emit(f"drafter: review page of {shown} drafts: {html_report}", err=True)
+    _reports(run, report, junit, summary, config.env, html_report)
     for item in run.items:
         if item.status in ("written", "invalid", "partial") and item.path:
             emit(item.path)

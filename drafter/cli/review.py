@@ -39,6 +39,7 @@ class ReviewFormat(StrEnum):
     json = "json"
     github = "github"
     markdown = "markdown"
+    html = "html"
 
 
 class FailOn(StrEnum):
@@ -115,15 +116,32 @@ def _inputs(path: Path, text: str, source: str | None, settings: Settings) -> Is
             "drafter review docs/design/*.md -f github --fail-on warning",
         ),
         (
-            "Without a model: the structure check and the thread's drift only",
+            "Without a model: the deterministic checks only",
             "drafter review docs/design/*.md --model offline",
+        ),
+        (
+            "One HTML page: every draft of a folder beside its sources, stale ones marked",
+            "drafter review docs/design --model offline --format html --out review.html --drift",
         ),
     ),
 )
 def review(
-    paths: list[Path] = typer.Argument(..., help="Drafts to review.", show_default=False),
+    paths: list[Path] = typer.Argument(
+        ..., help="Drafts to review; a folder means every draft in it.", show_default=False
+    ),
     fmt: ReviewFormat = typer.Option(
-        ReviewFormat.text, "--format", "-f", help="text, json, github (annotations) or markdown (PR comment)."
+        ReviewFormat.text,
+        "--format",
+        "-f",
+        help="text, json, github (annotations), markdown (PR comment) or html (one self-contained page).",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the report to this file instead of stdout.", show_default=False
+    ),
+    drift: bool = typer.Option(
+        False,
+        "--drift",
+        help="Also re-fetch each thread and mark drafts whose issue changed since (html: 'stale').",
     ),
     fail_on: FailOn = typer.Option(
         FailOn.error, "--fail-on", help="Exit 1 when findings at or above this exist."
@@ -145,25 +163,54 @@ def review(
     """
     from drafter.model.choice import OFFLINE, choose_model
     from drafter.model.openai import build_handle
+    from drafter.revise.page import build_page, draft_view, expand_drafts
     from drafter.revise.review import format_markdown, format_text, review_text
+    from drafter.revise.status import draft_status
 
     config = resolved(
         model=model, base_url=base_url, max_context=max_context, max_wait=max_wait, no_cache=no_cache
     )
+    if out is not None:
+        from drafter.document.writer import check_regular
+
+        check_regular(out, "--out", hint="name a regular file")  # refused before any model call
     choice = choose_model(config)
     handle = None if choice.provider == OFFLINE else build_handle(choice)
     attach_tracer(handle, trace, config)
     template = _explicit_template(template, config)
     reports = []
-    for path in paths:
+    views = []
+    drafts = expand_drafts(paths)
+    for number, path in enumerate(drafts, start=1):
+        if len(drafts) > 1 and (handle is not None or drift):  # slow work: a model or a tracker
+            emit(f"drafter: reviewing {number}/{len(drafts)}: {path}", err=True)
         text = _read(path)
         outline = _outline(text, template, config.template)
         ctx = _inputs(path, text, source, config)
-        reports.append(review_text(text, outline, path=str(path), ctx=ctx, handle=handle))
-    if fmt is ReviewFormat.json:
-        emit(json.dumps([r.to_dict() for r in reports], indent=2))
+        report = review_text(text, outline, path=str(path), ctx=ctx, handle=handle)
+        reports.append(report)
+        if fmt is ReviewFormat.html:
+            status = draft_status(text, outline, ctx if drift else None, path=str(path))
+            views.append(draft_view(number, str(path), text, outline, report, status, prices=config.prices))
+        elif drift and ctx is not None:
+            changed = draft_status(text, outline, ctx, path=str(path)).lines()
+            report.notes.extend(line.split(": drift: ", 1)[1] for line in changed if ": drift: " in line)
+
+    def show(text: str) -> None:
+        if out is None:
+            emit(text)
+        else:
+            from drafter.batch.reports import write_report
+
+            write_report(out, text + "\n")
+            emit(str(out))
+
+    if fmt is ReviewFormat.html:
+        show(build_page(views, drift_checked=drift).rstrip("\n"))
+    elif fmt is ReviewFormat.json:
+        show(json.dumps([r.to_dict() for r in reports], indent=2))
     elif fmt is ReviewFormat.markdown:
-        emit(format_markdown(reports).rstrip("\n"))
+        show(format_markdown(reports).rstrip("\n"))
     elif fmt is ReviewFormat.github:
         lines = []
         for report in reports:
@@ -177,12 +224,12 @@ def review(
                     )
                 )
             lines.extend(f"::notice file={file}::{gh_escape(note)}" for note in report.notes)
-        if lines:
-            emit("\n".join(lines))
+        if lines or out is not None:
+            show("\n".join(lines))
     else:
         lines = [line for report in reports for line in format_text(report)]
-        if lines:
-            emit("\n".join(lines))
+        if lines or out is not None:
+            show("\n".join(lines))
         errors = sum(f.severity == "error" for r in reports for f in r.findings)
         warnings = sum(len(r.findings) for r in reports) - errors
         emit(f"{len(reports)} draft(s) reviewed: {errors} errors, {warnings} warnings", err=True)

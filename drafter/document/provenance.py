@@ -76,6 +76,11 @@ class Provenance:
     comments: dict[str, str] = field(default_factory=dict)
     bases: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # A short quote of each cited input (author, role, date, url, text), so that the review page
+    # shows what a section cites without fetching the thread again.
+    excerpts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The model calls and tokens the draft cost when it was made (zeros for an offline draft).
+    usage: dict[str, int] = field(default_factory=dict)
     # Set when redraft rebuilt the record without the original state file: only the sections it
     # redrafted are known, so nothing can be said about edits to the others.
     partial: bool = False
@@ -130,6 +135,16 @@ def _typed(kind: str, value: Any) -> Any:
         return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
     if kind == "dict[str, str]":
         return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else None
+    if kind == "dict[str, int]":
+        if not isinstance(value, dict):
+            return None
+        return {k: v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
+    if kind == "dict[str, dict[str, str]]" and isinstance(value, dict):
+        return {
+            k: {f: x for f, x in v.items() if isinstance(x, str)}
+            for k, v in value.items()
+            if isinstance(v, dict)
+        }
     if kind == "dict[str, list[str]]" and isinstance(value, dict):
         return {k: [x for x in v if isinstance(x, str)] for k, v in value.items() if isinstance(v, list)}
     return None

@@ -346,6 +346,61 @@ def render_sources(ctx: IssueContext, section_sources: Mapping[str, list[str]]) 
     return "\n".join(lines)
 
 
+EXCERPT_CHARS = 280
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` on one line, cut at a word before ``limit`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def source_excerpts(ctx: IssueContext, section_sources: Mapping[str, list[str]]) -> dict[str, dict[str, str]]:
+    """A short quote of every input the sections cite, with who wrote it, when and where.
+
+    Kept in the draft's state file so that ``drafter review --format html`` can put each cited
+    source beside the section without the network; a few hundred characters each at most.
+    """
+    used = set(used_sources(section_sources))
+    found: dict[str, dict[str, str]] = {}
+    if "issue" in used:
+        found["issue"] = {
+            "kind": "issue",
+            "author": ctx.author,
+            "role": "reporter" if ctx.author else "",
+            "date": ctx.created_at[:10],
+            "url": ctx.url,
+            "text": excerpt(f"{ctx.title}. {ctx.body}" if ctx.body.strip() else ctx.title),
+        }
+    for comment in ctx.comments:
+        key = f"comment:{comment.id}"
+        if key in used:
+            found[key] = {
+                "kind": "comment",
+                "author": comment.author,
+                "role": comment.role,
+                "date": comment.date,
+                "url": comment.url,
+                "text": excerpt(comment.body),
+            }
+    for number, note in enumerate(ctx.notes, start=1):
+        key = f"note:{number}"
+        if key in used:
+            found[key] = {
+                "kind": "note",
+                "author": "team note",
+                "role": "",
+                "date": "",
+                "url": "",
+                "text": excerpt(note.text),
+            }
+    return found
+
+
 def _rules_before(template: mdparse.Split) -> set[int]:
     """Lines of template headings that follow a thematic break (``---``)."""
     found: set[int] = set()

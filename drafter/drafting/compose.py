@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 from drafter.config.about import version
 from drafter.document.content import SectionContent, section_id
 from drafter.document.provenance import Provenance, attach, digest
-from drafter.document.render import Meta, render_document, render_sources, section_body, today
+from drafter.document.render import (
+    Meta,
+    render_document,
+    render_sources,
+    section_body,
+    source_excerpts,
+    today,
+)
 from drafter.drafting.offline import draft_offline
 from drafter.model.choice import OFFLINE, ModelChoice
 from drafter.model.loop import run_sync
@@ -282,6 +289,8 @@ def assemble_draft(
         comments={c.id: digest(c.body) for c in ctx.comments},
         bases={sid: body for sid, body in bodies.items() if body},
         notes=[note.text for note in ctx.notes],
+        excerpts=source_excerpts(ctx, section_sources),
+        usage=dict(usage),
     )
     return DraftResult(
         ctx=ctx,

@@ -40,7 +40,7 @@ from drafter.document.provenance import (
     was_edited,
 )
 from drafter.document.regions import Located, Region, bare, locate
-from drafter.document.render import section_body, used_sources
+from drafter.document.render import section_body, source_excerpts, used_sources
 from drafter.drafting.compose import issue_fingerprint
 from drafter.drafting.offline import draft_offline
 from drafter.errors import InputError, ProviderError
@@ -370,6 +370,8 @@ async def redraft_sections(
             source_spec=source_spec,
             notes=[note.text for note in ctx.notes],
             partial=provenance.partial or not complete,
+            # What the draft has cost so far: its drafting and every redraft since.
+            usage={k: provenance.usage.get(k, 0) + usage.get(k, 0) for k in {*provenance.usage, *usage}},
         )
         lines = _apply(path, outline, lines, todo, generated, new_prov, results, warnings)
     final = locate("".join(lines), outline)
@@ -380,6 +382,9 @@ async def redraft_sections(
         and set(used_sources(new_prov.section_sources)) != set(used_sources(provenance.section_sources))
     ):
         lines, body_end = replace_sources(lines, final, ctx, new_prov.section_sources)
+    if ctx is not None:
+        # Quotes of what the sections cite now, as the thread is now (the review page shows them).
+        new_prov.excerpts = source_excerpts(ctx, new_prov.section_sources)
     keep_generated = any(edited for _, edited in todo) or was_edited(original) is not False
     text = finish(lines, body_end, new_prov, keep_generated, line_end(located.lines))
     ordered = [results[sid] for sid in sorted(results, key=order.__getitem__)]

@@ -1,0 +1,95 @@
+"""Markdown to HTML for the review page, with nothing from the draft able to act in the browser.
+
+A draft's text comes from an issue thread and a model, so it is untrusted. It is rendered with
+markdown-it-py (already drafter's markdown parser) with raw HTML off, so ``<script>`` or
+``<img onerror=…>`` in a draft come out as text; images are off, so nothing is fetched; and a link
+is made clickable only when it is ``http`` or ``https``, with ``rel="noopener noreferrer"``. Any
+other link (``javascript:``, ``data:``, a relative path) keeps its text and loses its target.
+
+drafter's own markers are then highlighted in the escaped HTML: a reference the drafter could not
+find in the inputs (``TODO(drafter): verify reference `…```) and every other ``TODO(drafter)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_MARKERS = re.compile(r"TODO\(drafter\)(: verify reference <code>[^<]*</code>)?")
+_VERIFY_TITLE = "not found in the issue, its comments or the notes: check it"
+
+
+def web_url(url: str) -> str | None:
+    """``url`` if it is an absolute ``http``/``https`` address, else ``None`` (not clickable)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    href = web_url(str(token.attrGet("href") or ""))
+    env.setdefault("links", []).append(href is not None)
+    if href is None:
+        return '<span class="dead-link">'
+    token.attrs = {"href": href, "rel": "noopener noreferrer"}
+    return str(self.renderToken(tokens, idx, options, env))
+
+
+def _link_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    stack = env.get("links") or [False]
+    return "</a>" if stack.pop() else "</span>"
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"]).disable("image")
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
+    return md
+
+
+def to_html(markdown: str) -> str:
+    """Safe HTML for a section body, with drafter's markers highlighted."""
+    return _MARKERS.sub(_mark, _parser().render(markdown, {}))
+
+
+def inline_html(markdown: str) -> tuple[str, str]:
+    """A heading's markdown as safe inline HTML, and as plain text (for sorting and filtering)."""
+    rendered = _parser().renderInline(markdown, {})
+    return rendered, html.unescape(_TAG.sub("", rendered))
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _mark(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f'<mark class="verify" title="{_VERIFY_TITLE}">{match.group(0)}</mark>'
+    return f'<mark class="todo">{match.group(0)}</mark>'
+
+
+def count_markers(markdown: str) -> tuple[int, int]:
+    """(references to verify, other TODO markers) in a section's markdown."""
+    verify = todo = 0
+    for match in _SOURCE_MARKERS.finditer(markdown):
+        if match.group(1):
+            verify += 1
+        else:
+            todo += 1
+    return verify, todo
+
+
+_SOURCE_MARKERS = re.compile(r"TODO\(drafter\)(: verify reference `[^`\n]*`)?")
