@@ -149,7 +149,12 @@ def review_page(
         for item in run.items
         if item.path and item.status in PAGE_STATUSES and Path(item.path).is_file()
     ]
-    write_report(path, offline_page(drafts, outline, prices))
+    missing = [
+        f"{item.source}: {item.status}, no draft on the page" + (f" ({item.reason})" if item.reason else "")
+        for item in run.items
+        if item.path not in drafts
+    ]
+    write_report(path, offline_page(drafts, outline, prices, notes=missing))
     return len(drafts)
 
 

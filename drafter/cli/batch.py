@@ -387,7 +387,7 @@ def batch(
         from drafter.batch.reports import review_page
 
         shown = review_page(run, html_report, outline, config.prices)
-        emit(f"drafter: review page of {shown} drafts: {html_report}", err=True)
+        emit(f"drafter: review page of {shown} draft{'' if shown == 1 else 's'}: {html_report}", err=True)
     _reports(run, report, junit, summary, config.env, html_report)
     for item in run.items:
         if item.status in ("written", "invalid", "partial") and item.path:

@@ -26,7 +26,7 @@ from drafter.cli._common import (
     resolved,
 )
 from drafter.cli.validate import gh_escape
-from drafter.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from drafter.errors import EXIT_FINDINGS, EXIT_OK, DrafterError, InputError
 
 if TYPE_CHECKING:
     from drafter.config import Settings
@@ -90,12 +90,21 @@ def _explicit_template(template: str | None, settings: Settings) -> str | None:
     return settings.template if settings.origin("template").startswith("env ") else None
 
 
-def _inputs(path: Path, text: str, source: str | None, settings: Settings) -> IssueContext | None:
+def _inputs(
+    path: Path, text: str, source: str | None, settings: Settings, *, remote: bool = True
+) -> IssueContext | None:
+    """The draft's issue as it is now: from --source, else the SOURCE its state records.
+
+    With ``remote`` False a tracker is not asked (the review page without --drift): only an
+    issue file is read, for the checks against the inputs.
+    """
     from drafter.document.provenance import read_draft, recorded_source
 
     provenance = read_draft(text, path).provenance
     recorded = provenance.source_spec if provenance else ""
     spec = source or recorded_source(recorded, path)
+    if not remote and spec and ("://" in spec or "#" in spec) and not Path(spec).is_file():
+        return None
     if not source and recorded and "://" not in spec and not Path(spec).is_file() and "#" not in spec:
         # A local issue file that is not where the draft's state says (kept outside the
         # repository, say): report what can be told without the issue, and say how to give it.
@@ -186,8 +195,19 @@ def review(
             emit(f"drafter: reviewing {number}/{len(drafts)}: {path}", err=True)
         text = _read(path)
         outline = _outline(text, template, config.template)
-        ctx = _inputs(path, text, source, config)
+        page = fmt is ReviewFormat.html
+        try:
+            ctx = _inputs(path, text, source, config, remote=drift or not page)
+        except DrafterError as exc:
+            if not page:
+                raise
+            ctx = None  # one unreachable thread does not cost the page of every other draft
+            problem = f"the issue could not be read, so it was not compared: {exc.message}"
+        else:
+            problem = ""
         report = review_text(text, outline, path=str(path), ctx=ctx, handle=handle)
+        if problem:
+            report.notes.append(problem)
         reports.append(report)
         if fmt is ReviewFormat.html:
             status = draft_status(text, outline, ctx if drift else None, path=str(path))

@@ -34,7 +34,7 @@ _PATTERNS = [
 _BEARER = re.compile(r"(\b(?:Bearer|Basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 _ASSIGNED = re.compile(
     r"(\b(?:api[_-]?key|access[_-]?token|private[_-]?token|auth[_-]?token|password|secret)\b"
-    r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]{4,}",
+    r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&<>]{4,}",
     re.IGNORECASE,
 )
 # ESC-introduced sequences (CSI, OSC up to BEL or ST, and two-character ones), then the other C0

@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from drafter.config.redaction import redact
+
 _LEGACY = re.compile(r"\n*<!-- drafter:provenance\n(.*?)\n-->\n?", re.DOTALL)
 _MARKER = re.compile(r"\n*<!-- drafter (\{[^\n]*?\}) -->[ \t]*(?:\n|$)")
 MARKER_VERSION = 2
@@ -105,7 +107,9 @@ class Provenance:
         """The state file's text: stable key order, one field per line, for readable diffs."""
         data = {"schema": STATE_SCHEMA, **asdict(self)}
         del data["state"]
-        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        # Redacted here, before the marker hashes it: the writer redacts again on the way out,
+        # and a state file changed after hashing would read as another draft's.
+        return redact(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
@@ -266,7 +270,7 @@ def state_problem(state: StateStatus) -> str:
 
 def attach(text: str, provenance: Provenance) -> str:
     """Finish a draft: record the hash of ``text`` in ``provenance`` and append the marker."""
-    text = text.rstrip("\n")
+    text = redact(text.rstrip("\n"))  # as it will be on disk (see state_json)
     provenance.generated = digest(text)
     return text + "\n\n" + provenance.marker()
 

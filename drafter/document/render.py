@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import jinja2
 
+from drafter.config.redaction import redact
 from drafter.document.content import TODO, SectionContent, section_id
 from drafter.sources.context import IssueContext
 from drafter.template import htmlcheck, mdparse
@@ -199,7 +200,8 @@ def section_body(section: Section, content: SectionContent) -> str:
             for row in rows
         ]
         parts.append("\n".join([header, rule, *body]))
-    return "\n\n".join(p for p in parts if p.strip())
+    # Redacted as it will be on disk, so the hash of the section is the hash of what is written.
+    return redact("\n\n".join(p for p in parts if p.strip()))
 
 
 @dataclass(frozen=True)

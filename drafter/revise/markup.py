@@ -20,10 +20,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
-_MARKERS = re.compile(r"TODO\(drafter\)(: verify reference <code>[^<]*</code>)?")
+from drafter.config.redaction import redact
+
 _VERIFY_TITLE = "not found in the issue, its comments or the notes: check it"
+_VERIFY_LEAD = "TODO(drafter): verify reference "
+# Bidirectional overrides and isolates: in a login or title they would reorder what follows
+# ("@eve\u202e..." reverses the role and date printed after it).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def clean(text: str) -> str:
+    """Untrusted text as the page may show it: secrets redacted, bidi controls removed.
+
+    Redaction runs here, before escaping, because escaping hides the shapes it looks for
+    (``password: "x"`` becomes ``&quot;x&quot;``); the writer redacts the whole file again.
+    """
+    return redact(_BIDI.sub("", text))
 
 
 def web_url(url: str) -> str | None:
@@ -58,27 +73,50 @@ def _parser() -> MarkdownIt:
     md.enable(["table", "strikethrough"]).disable("image")
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("link_close", _link_close)
+    md.add_render_rule("text", _text)
+    md.add_render_rule("code_inline", _code_inline)
     return md
 
 
 def to_html(markdown: str) -> str:
     """Safe HTML for a section body, with drafter's markers highlighted."""
-    return _MARKERS.sub(_mark, _parser().render(markdown, {}))
+    return str(_parser().render(clean(markdown), {}))
 
 
 def inline_html(markdown: str) -> tuple[str, str]:
     """A heading's markdown as safe inline HTML, and as plain text (for sorting and filtering)."""
-    rendered = _parser().renderInline(markdown, {})
+    rendered = _parser().renderInline(clean(markdown), {})
     return rendered, html.unescape(_TAG.sub("", rendered))
 
 
 _TAG = re.compile(r"<[^>]*>")
 
 
-def _mark(match: re.Match[str]) -> str:
-    if match.group(1):
-        return f'<mark class="verify" title="{_VERIFY_TITLE}">{match.group(0)}</mark>'
-    return f'<mark class="todo">{match.group(0)}</mark>'
+def _text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    """Text with ``TODO(drafter)`` marked; a verify marker's ``<mark>`` spans its code span.
+
+    Done on text tokens, never on the rendered HTML, so an attribute (a link's ``href``, a code
+    fence's language) is never rewritten.
+    """
+    content = tokens[idx].content
+    following = tokens[idx + 1] if idx + 1 < len(tokens) else None
+    verify = content.endswith(_VERIFY_LEAD) and following is not None and following.type == "code_inline"
+    head = content[: -len(_VERIFY_LEAD)] if verify else content
+    out = '<mark class="todo">TODO(drafter)</mark>'.join(
+        escapeHtml(part) for part in head.split("TODO(drafter)")
+    )
+    if verify:
+        env["close_mark"] = idx + 1
+        out += f'<mark class="verify" title="{_VERIFY_TITLE}">{escapeHtml(_VERIFY_LEAD)}'
+    return out
+
+
+def _code_inline(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    code = f"<code>{escapeHtml(tokens[idx].content)}</code>"
+    if env.get("close_mark") == idx:
+        env["close_mark"] = None
+        return code + "</mark>"
+    return code
 
 
 def count_markers(markdown: str) -> tuple[int, int]:

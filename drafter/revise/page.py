@@ -33,14 +33,14 @@ from drafter.document.content import TODO
 from drafter.document.provenance import Provenance, read_draft
 from drafter.document.regions import bare, locate
 from drafter.model.pricing import estimate_cost
-from drafter.revise.markup import count_markers, inline_html, to_html, web_url
+from drafter.revise.markup import clean, count_markers, inline_html, to_html, web_url
 from drafter.revise.review import ReviewFinding, ReviewReport
-from drafter.revise.status import StatusReport
+from drafter.revise.status import NOT_FETCHED, StatusReport
 from drafter.template.outline import Outline
 
 _HERE = Path(__file__).resolve().parent
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-STATUS_ORDER = ("findings", "partial", "stale", "edited", "valid")
+STATUS_ORDER = ("findings", "partial", "no state", "stale", "edited", "valid")
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class PageDraft:
     todos: int
     tokens: int | None
     cost: str
+    state_note: str = ""
     findings: list[PageFinding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sections: list[PageSection] = field(default_factory=list)
@@ -146,6 +147,33 @@ def _title(lines: Sequence[str], path: str) -> str:
     return re.sub(r"([\\`*_\[\]<>&#])", r"\\\1", Path(path).name)
 
 
+def _state_problem(state: str, marked: bool) -> str:
+    """Why the page cannot use a draft's record, said as what it means for the reviewer."""
+    if not marked:
+        return "drafter's marker is missing: drafter did not write this file, or the marker was removed"
+    return {
+        "missing": "its state file is missing: commit NAME.md.drafter.json beside the draft",
+        "stale": "its state file belongs to another version of the draft (edited by hand or out of date), "
+        "so it is ignored",
+        "invalid": "its state file cannot be read",
+    }.get(state, "its state cannot be used")
+
+
+def _label(url: str | None, provenance: Provenance | None) -> str:
+    """What the source column shows: the issue's address without the scheme, else the SOURCE."""
+    if url:
+        return url.split("://", 1)[1]
+    return (provenance.source_spec or provenance.source) if provenance is not None else ""
+
+
+def _todos(lines: Sequence[str], sections: Sequence[PageSection]) -> int:
+    """TODO markers a human must resolve: in the sections and the header block (not the banner
+    of an offline draft, a blockquote that mentions the marker)."""
+    first = min((s.first_line for s in sections), default=len(lines) + 1) - 1
+    header = sum(bare(line).count(TODO) for line in lines[:first] if not bare(line).startswith(">"))
+    return header + sum(s.todos + s.verify for s in sections)
+
+
 def _cost(provenance: Provenance | None, prices: Mapping[str, tuple[float, float]]) -> tuple[int | None, str]:
     usage = provenance.usage if provenance is not None else {}
     if not usage.get("calls"):
@@ -168,6 +196,7 @@ def draft_view(
     """Everything the page shows of one draft, from its text, state file, review and status."""
     record = read_draft(text, Path(path))
     provenance = record.provenance if record.state in ("file", "inline") else None
+    state_note = "" if provenance is not None else _state_problem(record.state, record.provenance is not None)
     located = locate(text, outline)
     anchor = f"draft-{index}"
     edited = {heading for heading, _ in status.edited_sections} if status is not None else set()
@@ -213,6 +242,8 @@ def draft_view(
     statuses = ["findings" if errors else "valid"]
     if provenance is not None and provenance.failed:
         statuses.append("partial")
+    if state_note:
+        statuses.append("no state")
     if edited:
         statuses.append("edited")
     if status is not None and status.drifted:
@@ -221,14 +252,16 @@ def draft_view(
     source_url = web_url(provenance.source) if provenance is not None else None
     if provenance is not None and source_url is None:
         source_url = web_url(provenance.excerpts.get("issue", {}).get("url", ""))
-    notes = list(review.notes) + (list(status.notes) if status is not None else [])
+    # The page's header says once that the threads were not fetched.
+    notes = list(review.notes) + [n for n in (status.notes if status is not None else []) if n != NOT_FETCHED]
     title_html, title = inline_html(_title(located.lines[: located.body_end], path))
     return PageDraft(
         anchor=anchor,
         path=path,
         title=title,
         title_html=title_html,
-        source_label=(provenance.source_spec or provenance.source) if provenance is not None else "",
+        source_label=_label(source_url, provenance),
+        state_note=state_note,
         source_url=source_url,
         template=review.template,
         model=provenance.model if provenance is not None else "",
@@ -236,7 +269,7 @@ def draft_view(
         statuses=[s for s in STATUS_ORDER if s in statuses],
         errors=errors,
         warnings=len(review.findings) - errors,
-        todos=sum(line.count(TODO) for line in located.lines[: located.body_end]),
+        todos=_todos(located.lines, sections),
         tokens=tokens,
         cost=cost,
         findings=general,
@@ -285,7 +318,12 @@ def _has_marker(path: Path) -> bool:
     return b"<!-- drafter {" in tail or b"<!-- drafter:provenance" in tail
 
 
-def offline_page(paths: Sequence[str], outline: Outline, prices: Mapping[str, tuple[float, float]]) -> str:
+def offline_page(
+    paths: Sequence[str],
+    outline: Outline,
+    prices: Mapping[str, tuple[float, float]],
+    notes: Sequence[str] = (),
+) -> str:
     """The page for drafts just written by a batch: the deterministic review of each, no network."""
     from drafter.revise.review import review_text
     from drafter.revise.status import draft_status
@@ -297,7 +335,7 @@ def offline_page(paths: Sequence[str], outline: Outline, prices: Mapping[str, tu
         report = review_text(text, outline, path=path)
         status = draft_status(text, outline, None, path=path)
         views.append(draft_view(index, path, text, outline, report, status, prices=prices))
-    return build_page(views)
+    return build_page(views, notes=notes, drift_hint=False)
 
 
 def _csp_hash(text: str) -> str:
@@ -305,10 +343,20 @@ def _csp_hash(text: str) -> str:
 
 
 def build_page(
-    drafts: Sequence[PageDraft], *, drift_checked: bool = False, generated: str | None = None
+    drafts: Sequence[PageDraft],
+    *,
+    drift_checked: bool = False,
+    generated: str | None = None,
+    notes: Sequence[str] = (),
+    drift_hint: bool = True,
 ) -> str:
-    """The whole page: overview table, then one foldable view per draft."""
+    """The whole page: overview table, then one foldable view per draft.
+
+    ``notes`` go on top (a batch's failed issues, say); ``drift_hint`` says how to get drift
+    marked when it was not checked (``drafter review --drift``; a batch has no such option).
+    """
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from markupsafe import Markup
 
     style = (_HERE / "page.css").read_text(encoding="utf-8")
     script = (_HERE / "page.js").read_text(encoding="utf-8")
@@ -320,6 +368,10 @@ def build_page(
     env = Environment(
         loader=FileSystemLoader(_HERE),
         autoescape=True,
+        # Every value from a draft, issue or file name: secrets out, bidi controls out; then escaped.
+        finalize=lambda value: (
+            clean(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+        ),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -338,7 +390,8 @@ def build_page(
     return env.get_template("page.html.j2").render(
         drafts=drafts,
         totals=totals,
-        common=common,
+        common=[*notes, *common],
+        drift_hint=drift_hint,
         drift_checked=drift_checked,
         csp=csp,
         style=style,

@@ -33,6 +33,7 @@ _STOP = frozenset(
     "where about into also just like been were does dont more some only other very much because".split()
 )
 MAX_AFFECTED = 2
+NOT_FETCHED = "the issue was not fetched: drift not checked"
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def draft_status(
         if region.edited(provenance):
             report.edited_sections.append((region.section.heading, region.heading + 1))
     if ctx is None:
-        report.notes.append("the issue was not fetched: drift not checked")
+        report.notes.append(NOT_FETCHED)
         return report
     if provenance.issue_hash:
         report.issue_edited = issue_fingerprint(ctx) != provenance.issue_hash

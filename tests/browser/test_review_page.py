@@ -151,7 +151,7 @@ def test_sorting_by_a_column_and_back(page: Any) -> None:
 
 def test_folding_a_draft_and_a_section(page: Any) -> None:
     first = page.locator("article.draft").first
-    section_body = first.locator("section.section .body").nth(1)
+    section_body = first.locator("div.section .body").nth(1)
     assert section_body.is_visible()
     first.locator("summary").first.click()  # fold the whole draft
     assert not section_body.is_visible()
@@ -190,7 +190,7 @@ def test_readable_without_scripts(browser: Any, page_file: Path) -> None:
     tab.goto(page_file.as_uri())
     assert tab.locator("#overview tbody tr").count() == 3
     assert not tab.locator("#tools").is_visible()  # no controls that would do nothing
-    assert tab.locator("article.draft section.section .body").first.is_visible()
+    assert tab.locator("article.draft div.section .body").first.is_visible()
     context.close()
 
 

@@ -225,7 +225,7 @@ def test_findings_sources_and_markers_sit_beside_their_section(tmp_path: Path) -
         encoding="utf-8",
     )
     html = review_html(out).stdout
-    context = html.split(">1.1 Context</h3>", 1)[1].split("<section", 1)[0]
+    context = html.split(">1.1 Context</h4>", 1)[1].split('<div class="section', 1)[0]
     assert '<mark class="verify"' in context
     assert "edited by a human" in context
     assert "structure/todo-left" in context  # the finding about this section's TODO, beside it
@@ -342,3 +342,106 @@ def test_batch_html_report_is_refused_up_front_when_it_names_a_folder(tmp_path: 
     )
     assert result.exit_code == 2 and "--html-report" in result.stderr
     assert not (tmp_path / "docs").exists()  # nothing drafted before the refusal
+
+
+def test_secrets_are_redacted_without_breaking_the_page(tmp_path: Path) -> None:
+    out = offline_draft(tmp_path, issue())
+    text = out.read_text(encoding="utf-8")
+    title = text.split("\n", 1)[0]
+    text = text.replace(title, "# Deprecate the password:plaintext", 1)
+    text = text.replace(
+        "### 1.1 Context\n", '### 1.1 Context\n\n`password="hunter2secret"` and api_key: "abcd1234efgh"\n', 1
+    )
+    out.write_text(text, encoding="utf-8")
+    page_path = tmp_path / "review.html"
+    assert review_html(out, "--out", page_path).exit_code == 0
+    html = page_path.read_text(encoding="utf-8")
+    assert "plaintext" not in html and "hunter2secret" not in html and "abcd1234efgh" not in html
+    row = html.split("<tbody>")[1].split("</tbody>")[0]
+    assert '[REDACTED]</a><div class="path">' in row  # the markup around it is whole
+    assert len(re.findall(r"<code[ >]", html)) == html.count("</code>") and html.count("<a ") == html.count(
+        "</a>"
+    )
+
+
+def test_a_secret_in_a_cited_comment_leaves_the_state_file_usable(tmp_path: Path) -> None:
+    token = "ghp_" + "A1b2C3d4" * 5
+    base = issue()
+    leaky = replace(base, comments=(replace(base.comments[0], body=f"Use {token} to reproduce. " * 3),))
+    out = offline_draft(tmp_path, leaky)
+    state = state_path(out).read_text(encoding="utf-8")
+    assert token not in state and token not in out.read_text(encoding="utf-8")
+    record = read_draft(out.read_text(encoding="utf-8"), out)
+    assert record.state == "file"  # not "stale": the digest is of the redacted state
+    status = runner.invoke(app, ["status", str(out), "--source", str(tmp_path / "draft.json")])
+    assert "edited by a human" not in status.stdout
+
+
+def test_markers_are_marked_in_text_only_and_bidi_controls_are_dropped() -> None:
+    html = to_html(
+        "[m](https://ok.example/TODO(drafter)) TODO(drafter) @eve\u202erelo\n\n```TODO(drafter)x\ny\n```"
+    )
+    assert 'href="https://ok.example/TODO(drafter)" rel="noopener noreferrer"' in html
+    assert html.count('<mark class="todo">') == 1
+    assert 'class="language-TODO(drafter)x"' in html
+    assert "\u202e" not in html and "@everelo" in html
+
+
+def test_the_todo_count_leaves_out_the_offline_banner(tmp_path: Path) -> None:
+    out = offline_draft(tmp_path, issue())
+    text = out.read_text(encoding="utf-8")
+    banner = [line for line in text.splitlines() if line.startswith(">") and "TODO(drafter)" in line]
+    assert len(banner) == 1
+    row = review_html(out).stdout.split("<tbody>")[1]
+    expected = text.count("TODO(drafter)") - 1
+    assert f'data-label="TODOs" data-sort="{expected}">{expected}<' in row
+
+
+def test_a_draft_without_a_usable_state_says_so(tmp_path: Path) -> None:
+    out = offline_draft(tmp_path, issue())
+    state_path(out).unlink()
+    html = review_html(out).stdout
+    assert '<span class="badge no-state">no state</span>' in html
+    assert "its state file is missing" in html
+
+
+def test_the_page_does_not_fetch_a_url_source_without_drift(tmp_path: Path) -> None:
+    outline = load_outline(None)
+    options = DraftOptions(model=resolve_model("offline", {}), source_spec=URL, author="Ada")
+    result = draft(issue(), outline, options)
+    out = tmp_path / "draft.md"
+    write_draft(out, result.text, result.provenance.state_json())
+    # --block-network: a fetch would fail, and the page would carry the failure as a note.
+    html = review_html(out).stdout
+    assert "could not be read" not in html and "inputs not available" in html
+    assert (
+        '<a href="https://github.com/acme/exports/issues/7" rel="noopener noreferrer">github.com/acme/exports/issues/7</a>'
+        in html
+    )
+
+
+def test_the_batch_page_names_the_issues_that_have_no_draft(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    good = write_issue(tmp_path, issue(), "a.json")
+    page = tmp_path / "review.html"
+    result = runner.invoke(
+        app,
+        [
+            "batch",
+            str(good),
+            "missing.json",
+            "--out-dir",
+            "docs",
+            "--model",
+            "offline",
+            "--html-report",
+            str(page),
+        ],
+    )
+    assert result.exit_code == 1
+    html = page.read_text(encoding="utf-8")
+    assert "missing.json: failed, no draft on the page" in html
+    assert "--drift" not in html  # batch has no such option to suggest
+    assert "review page of 1 draft:" in result.stderr
