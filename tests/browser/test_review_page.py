@@ -93,6 +93,11 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ],
         )
         assert result.exit_code == 0, result.stderr
+    # A human adds a table wider than any window to one draft: it scrolls inside its section.
+    wide = sorted((folder / "docs").glob("*golang*.md"))[0]
+    table = "| " + " | ".join(f"column {n}" for n in range(30)) + " |\n" + "|---" * 30 + "|\n"
+    text = wide.read_text(encoding="utf-8")
+    wide.write_text(text.replace("### 1.1 Context\n", f"### 1.1 Context\n\n{table}\n", 1), encoding="utf-8")
     out = folder / "review.html"
     result = runner.invoke(
         app, ["review", str(folder / "docs"), "--model", "offline", "-f", "html", "--out", str(out)]
