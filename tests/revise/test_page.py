@@ -95,6 +95,21 @@ def model_draft(folder: Path, ctx: IssueContext, failed: list[str] | None = None
     return out
 
 
+def batch_with_page(page: Path, *sources: str | Path) -> Any:
+    """An offline batch into ./docs with ``--html-report page``."""
+    argv = [
+        "batch",
+        *map(str, sources),
+        "--out-dir",
+        "docs",
+        "--model",
+        "offline",
+        "--html-report",
+        str(page),
+    ]
+    return runner.invoke(app, argv)
+
+
 def review_html(*args: str | Path) -> Any:
     return runner.invoke(app, ["review", "--model", "offline", "-f", "html", *(str(a) for a in args)])
 
@@ -301,20 +316,7 @@ def test_batch_html_report_covers_the_drafts_and_is_named_in_the_summary(
     first = write_issue(tmp_path, issue(), "a.json")
     second = write_issue(tmp_path, issue("Second issue"), "b.json")
     page = tmp_path / "reports" / "review.html"
-    result = runner.invoke(
-        app,
-        [
-            "batch",
-            str(first),
-            str(second),
-            "--out-dir",
-            "docs",
-            "--model",
-            "offline",
-            "--html-report",
-            str(page),
-        ],
-    )
+    result = batch_with_page(page, first, second)
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.split()) == 2  # stdout stays the list of drafts
     html = page.read_text(encoding="utf-8")
@@ -426,20 +428,7 @@ def test_the_batch_page_names_the_issues_that_have_no_draft(
     monkeypatch.chdir(tmp_path)
     good = write_issue(tmp_path, issue(), "a.json")
     page = tmp_path / "review.html"
-    result = runner.invoke(
-        app,
-        [
-            "batch",
-            str(good),
-            "missing.json",
-            "--out-dir",
-            "docs",
-            "--model",
-            "offline",
-            "--html-report",
-            str(page),
-        ],
-    )
+    result = batch_with_page(page, good, "missing.json")
     assert result.exit_code == 1
     html = page.read_text(encoding="utf-8")
     assert "missing.json: failed, no draft on the page" in html
