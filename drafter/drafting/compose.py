@@ -94,8 +94,13 @@ class DraftResult:
 
 def inputs_hash(ctx: IssueContext, outline: Outline, prompts: dict[str, str], model: str) -> str:
     """Hash of everything a draft depends on: issue, comments, notes, template, prompts, model."""
+    return inputs_hash_of(ctx.content_hash(), outline, prompts, model)
+
+
+def inputs_hash_of(content_hash: str, outline: Outline, prompts: dict[str, str], model: str) -> str:
+    """:func:`inputs_hash` from the context's :meth:`~IssueContext.content_hash` alone."""
     payload = json.dumps(
-        {"ctx": ctx.content_hash(), "template": digest(outline.text), "prompts": prompts, "model": model},
+        {"ctx": content_hash, "template": digest(outline.text), "prompts": prompts, "model": model},
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -329,6 +334,13 @@ def expected_inputs_hash(
     ``batch`` compares it with an existing draft's provenance to skip unchanged issues before
     any model call; pass ``versions`` (from :func:`prompt_versions`) to read the prompts once.
     """
+    return expected_inputs_hash_of(ctx.content_hash(), outline, options, versions)
+
+
+def expected_inputs_hash_of(
+    content_hash: str, outline: Outline, options: DraftOptions, versions: dict[str, str] | None = None
+) -> str:
+    """:func:`expected_inputs_hash` from the context's :meth:`~IssueContext.content_hash` alone."""
     if versions is None:
         versions = prompt_versions(options)
-    return inputs_hash(ctx, outline, versions, draft_model_name(options))
+    return inputs_hash_of(content_hash, outline, versions, draft_model_name(options))
