@@ -32,7 +32,7 @@ import hashlib
 import json
 import re
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,7 +98,9 @@ class Provenance:
 
     def state_json(self) -> str:
         """The state file's text: stable key order, one field per line, for readable diffs."""
-        data = {"schema": STATE_SCHEMA, **asdict(self)}
+        # Every field is a str, bool, list or dict of str (or of lists of str): json.dumps reads
+        # them as they are, so asdict's deep copy of each one would only cost time.
+        data = {"schema": STATE_SCHEMA, **{f.name: getattr(self, f.name) for f in fields(self)}}
         del data["state"]
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
