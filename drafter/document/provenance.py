@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 _LEGACY = re.compile(r"\n*<!-- drafter:provenance\n(.*?)\n-->\n?", re.DOTALL)
+_LEGACY_OPENING = "<!-- drafter:provenance\n"
 _MARKER = re.compile(r"\n*<!-- drafter (\{[^\n]*?\}) -->[ \t]*(?:\n|$)")
 MARKER_VERSION = 2
 STATE_SCHEMA = "drafter.state/1"
@@ -169,7 +170,9 @@ def _split(text: str) -> tuple[str, Provenance | None, bool]:
     """``(body, provenance, complete)``: the last marker or legacy block wins."""
     text = text.replace("\r\n", "\n")
     found: tuple[re.Match[str], bool] | None = None
-    for pattern, legacy in ((_MARKER, False), (_LEGACY, True)):
+    for pattern, legacy, literal in ((_MARKER, False, "<!-- drafter {"), (_LEGACY, True, _LEGACY_OPENING)):
+        if literal not in text:
+            continue  # the pattern cannot match: not worth a scan that starts at every newline
         for match in pattern.finditer(text):
             if found is None or match.start() > found[0].start():
                 found = (match, legacy)
