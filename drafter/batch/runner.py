@@ -103,6 +103,9 @@ class BatchOptions:
     # The run's default template (Settings.default_template): drafts from another one carry its
     # name in their file names (drafter.document.writer.draft_filename).
     default_template: str = DEFAULT_TEMPLATE
+    # Validate finished drafts in a worker process (drafter.batch.offload); None: for a batch of
+    # 64 issues or more on two cores or more.
+    offload: bool | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -381,6 +384,22 @@ async def run_batch_async(sources: Sequence[str], outline: Outline, options: Bat
 
 
 async def _run_async(runner: Runner) -> BatchRun:
+    from drafter.batch import offload
+
+    draft = runner.options.draft
+    if draft.validate_in is not None or not offload.wanted(len(runner.sources), runner.options.offload):
+        return await _run_shared(runner)
+    pool = offload.validation_pool()
+    draft.validate_in = pool
+    try:
+        return await _run_shared(runner)
+    finally:
+        draft.validate_in = None
+        # Interrupted: leave a validation in flight to the worker's exit, not to the report's wait.
+        pool.shutdown(wait=runner.interrupted is None, cancel_futures=True)
+
+
+async def _run_shared(runner: Runner) -> BatchRun:
     options = runner.options
     if options.transport is None:
         from drafter.sources.pool import SharedTransport

@@ -199,3 +199,34 @@ def test_the_fingerprint_covers_every_comment_field() -> None:
     ]
     keys = {fingerprint(ctx, 60_000, ()) for ctx in [base, *variants]}
     assert len(keys) == 5
+
+
+# -- validating in a worker process (drafter.batch.offload) ------------------------------------------
+def test_drafts_validated_in_a_worker_are_the_same_files(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from drafter.batch import offload
+
+    submitted: list[str] = []
+
+    class Counting(ProcessPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submitted.append(fn.__name__)
+            return super().submit(fn, *args, **kwargs)
+
+    spawn = multiprocessing.get_context("spawn")
+    monkeypatch.setattr(offload, "validation_pool", lambda: Counting(1, mp_context=spawn))
+    inline, calls = run(ISSUES, adr, tmp_path / "inline", None, offload=False)
+    assert submitted == []
+    pooled, pooled_calls = run(ISSUES, adr, tmp_path / "pooled", None, offload=True)
+    assert submitted == ["validate_text"] * len(ISSUES)
+    assert statuses(inline) == statuses(pooled) == ["written"] * len(ISSUES)
+    assert calls == pooled_calls
+    assert [i.findings for i in inline.items] == [i.findings for i in pooled.items]
+    files = {p.name: p.read_bytes() for p in (tmp_path / "inline").iterdir()}
+    assert files == {p.name: p.read_bytes() for p in (tmp_path / "pooled").iterdir()}
+    assert offload.wanted(offload.MIN_ITEMS - 1, None) is False
+    assert offload.wanted(3, True) is True and offload.wanted(10_000, False) is False
