@@ -1,12 +1,14 @@
-"""A second core for a large batch: each finished draft is validated in a worker process.
+"""A second core for a large batch: the pure, CPU-bound steps of a draft run in a worker process.
 
-A batch is CPU-bound on one core long before its model calls are (about 50 ms of CPU per draft
-against 3 calls in flight for half a second each), and the largest single step of a draft that
-needs nothing from the event loop is validating the finished document: one markdown parse of the
-whole draft and the template checks, a pure function of the text and the template
-(:func:`drafter.template.validate.validate_text`). A batch of :data:`MIN_ITEMS` issues or more,
-on a machine with two cores or more, hands it to one worker process; the draft, its report and
-its files are the same either way.
+A batch is CPU-bound on one core long before its model calls are (about 45 ms of CPU per draft
+against 3 calls in flight for half a second each). Two steps of a draft need nothing from the
+event loop and are pure functions of picklable inputs: finishing the fetched thread (distilling
+it: one markdown parse per comment, the typed facts; links; the budget; see
+:func:`drafter.batch.prepare.finished`) and validating the finished document (one markdown parse
+of the whole draft and the template checks: :func:`drafter.template.validate.validate_text`).
+A batch of :data:`MIN_ITEMS` issues or more, on a machine with two cores or more, hands both to
+one worker process; the drafts, reports and files are the same either way, and a worker that
+dies only moves the work back in line.
 
 The worker is started with ``spawn`` (a fork of a process running threads can inherit a held
 lock) and only on the first draft, so a re-run that drafts nothing starts none. It imports the

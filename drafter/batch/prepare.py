@@ -14,7 +14,6 @@ Every other issue is finished as before (and the memo learns its hash).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,35 +51,44 @@ class Fetched:
     known: str | None
 
 
+def finished(raw: IssueContext, max_context: int, notes: tuple[Note, ...]) -> IssueContext:
+    """``raw`` finished (distilled, links, budget) with the notes, its hash computed (it travels
+    with the context): what :class:`Finisher` runs in line, or a batch's worker process."""
+    from drafter.sources import finish_context
+
+    ctx = finish_context(raw, max_context)
+    ctx = ctx.with_notes(notes) if notes else ctx
+    ctx.content_hash()
+    return ctx
+
+
 class Finisher:
     """Finishes fetched contexts (distil, links, budget, notes), with the memo when there is one."""
 
-    def __init__(
-        self,
-        finish: Callable[[IssueContext], IssueContext],
-        memo: ThreadMemo | None,
-        max_context: int,
-        notes: tuple[Note, ...],
-    ) -> None:
-        self._finish = finish
+    def __init__(self, memo: ThreadMemo | None, max_context: int, notes: tuple[Note, ...]) -> None:
         self.memo = memo
         self.max_context = max_context
         self.notes = notes
 
-    def look_up(self, raw: IssueContext) -> Fetched:
-        """``raw`` with the memo's hash for it; finished right away when the memo has none."""
+    def look_up(self, raw: IssueContext, *, finish: bool) -> Fetched:
+        """``raw`` with the memo's hash for it; with ``finish``, finished right away when the memo
+        has none (in the fetching thread, saving the batch a hop)."""
         key = fingerprint(raw, self.max_context, self.notes) if self.memo is not None else None
         known = self.memo.get(key) if self.memo is not None and key is not None else None
         fetched = Fetched(raw, None, key, known)
-        if known is None:
+        if known is None and finish:
             self.finish(fetched)
         return fetched
 
     def finish(self, fetched: Fetched) -> IssueContext:
         """The finished context of ``fetched`` (computed once), recorded in the memo."""
         if fetched.ctx is None:
-            ctx = self._finish(fetched.raw)
-            fetched.ctx = ctx.with_notes(self.notes) if self.notes else ctx
-            if self.memo is not None and fetched.key is not None:
-                self.memo.put(fetched.key, fetched.ctx.content_hash())
+            self.record(fetched, finished(fetched.raw, self.max_context, self.notes))
+        assert fetched.ctx is not None
         return fetched.ctx
+
+    def record(self, fetched: Fetched, ctx: IssueContext) -> None:
+        """Keep ``ctx`` as the finished context of ``fetched``, and its hash in the memo."""
+        fetched.ctx = ctx
+        if self.memo is not None and fetched.key is not None:
+            self.memo.put(fetched.key, ctx.content_hash())

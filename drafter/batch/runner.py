@@ -28,13 +28,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drafter.batch.items import OK_STATUSES, STATUSES, BatchItem, BatchRun, Status
-from drafter.batch.prepare import Fetched, Finisher, decide
+from drafter.batch.prepare import Fetched, Finisher, decide, finished
 from drafter.batch.sources import dedupe, parse_shard, read_sources_file, select_shard, shard_of, source_key
 from drafter.document.locks import draft_lock
 from drafter.document.writer import WriteStatus, draft_filename, inspect_target
@@ -142,7 +142,7 @@ class Runner:
         self.versions = prompt_versions(options.draft)
         settings = options.settings
         memo = ThreadMemo(settings.cache_dir) if settings.cache_dir is not None else None
-        self.finisher = Finisher(self._finish_source, memo, settings.max_context, options.notes)
+        self.finisher = Finisher(memo, settings.max_context, options.notes)
         self.tokens = 0
         self.cost = 0.0
         self.done = 0
@@ -176,13 +176,23 @@ class Runner:
             raise InputError("batch cannot read an issue from standard input", hint="save it to a file")
         return fetch_source(spec, self.options.settings, transport=self.options.transport)
 
-    def _finish_source(self, raw: IssueContext) -> IssueContext:
-        from drafter.sources import finish_source
-
-        return finish_source(raw, self.options.settings)
-
     def _fetch(self, spec: str) -> Fetched:
-        return self.finisher.look_up(self._load(spec))
+        return self.finisher.look_up(self._load(spec), finish=self.options.draft.cpu_pool is None)
+
+    async def _finish_fetched(self, fetched: Fetched) -> IssueContext:
+        """The finished context: in the batch's worker process if it has one, else in a thread."""
+        pool, finisher = self.options.draft.cpu_pool, self.finisher
+        if pool is None:
+            return await asyncio.to_thread(finisher.finish, fetched)
+        loop = asyncio.get_running_loop()
+        try:
+            ctx = await loop.run_in_executor(
+                pool, finished, fetched.raw, finisher.max_context, finisher.notes
+            )
+        except BrokenExecutor:  # the worker died (killed, out of memory): finish here instead
+            return await asyncio.to_thread(finisher.finish, fetched)
+        finisher.record(fetched, ctx)
+        return ctx
 
     async def _process(self, item: BatchItem) -> None:
         ctx = await self._prepare(item)
@@ -235,9 +245,7 @@ class Runner:
             if decide(existing, existing.inputs_hash == wanted, name, force) == "unchanged":
                 item.status = "unchanged"  # the memo's hash: nothing distilled (drafter.batch.prepare)
                 return None
-        ctx = fetched.ctx
-        if ctx is None:
-            ctx = await asyncio.to_thread(self.finisher.finish, fetched)
+        ctx = fetched.ctx or await self._finish_fetched(fetched)
         wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
         decision = decide(existing, existing.inputs_hash == wanted, name, force)
         if decision == "repair":
@@ -387,14 +395,14 @@ async def _run_async(runner: Runner) -> BatchRun:
     from drafter.batch import offload
 
     draft = runner.options.draft
-    if draft.validate_in is not None or not offload.wanted(len(runner.sources), runner.options.offload):
+    if draft.cpu_pool is not None or not offload.wanted(len(runner.sources), runner.options.offload):
         return await _run_shared(runner)
     pool = offload.validation_pool()
-    draft.validate_in = pool
+    draft.cpu_pool = pool
     try:
         return await _run_shared(runner)
     finally:
-        draft.validate_in = None
+        draft.cpu_pool = None
         # Interrupted: leave a validation in flight to the worker's exit, not to the report's wait.
         pool.shutdown(wait=runner.interrupted is None, cancel_futures=True)
 

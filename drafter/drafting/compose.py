@@ -12,10 +12,12 @@ template's body rules, so a draft is rendered and validated as a whole exactly o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,9 +68,9 @@ class DraftOptions:
     # --deadline: seconds for the model's part of one draft; what is not answered by then is
     # written as TODOs recorded as failed (a partial draft a re-run finishes).
     deadline: float | None = None
-    # Where a draft's finished document is validated (a CPU-bound markdown parse): a process pool
-    # lets a large batch use a second core for it (drafter.batch.offload); None: in line.
-    validate_in: Executor | None = None
+    # A process pool for the CPU-bound, pure steps of a draft (validating the finished document;
+    # a batch also distils there): a large batch's second core (drafter.batch.offload). None: in line.
+    cpu_pool: Executor | None = None
 
     def ensure_handle(self) -> ModelHandle | None:
         """The model handle, built now by ``make_handle`` if it was deferred."""
@@ -161,10 +163,11 @@ async def _draft_with_model(
 
     async def assemble() -> DraftResult:
         report: Report | None = None
-        if options.validate_in is not None:
+        if options.cpu_pool is not None:
             text, _ = render_draft(ctx, outline, options, contents, meta, bodies)
             loop = asyncio.get_running_loop()
-            report = await loop.run_in_executor(options.validate_in, validate_text, text, outline)
+            with contextlib.suppress(BrokenExecutor):  # the worker died: validated in line below
+                report = await loop.run_in_executor(options.cpu_pool, validate_text, text, outline)
         return assemble_draft(
             ctx,
             outline,

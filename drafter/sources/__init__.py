@@ -39,6 +39,7 @@ __all__ = [
     "distill",
     "fetch_ref",
     "fetch_source",
+    "finish_context",
     "finish_source",
     "load_notes",
     "load_source",
@@ -114,10 +115,15 @@ def finish_source(raw: IssueContext, settings: SourceSettings) -> IssueContext:
     A pure function of ``raw``, ``settings.max_context`` and drafter's code, which is what lets
     :mod:`drafter.sources.memo` remember its result's hash.
     """
+    return finish_context(raw, settings.max_context)
+
+
+def finish_context(raw: IssueContext, max_context: int) -> IssueContext:
+    """:func:`finish_source` with the one setting it reads (picklable: a batch's worker runs it)."""
     ctx = distill(raw)
     texts = [ctx.title, ctx.body, *(c.body for c in ctx.comments)]
     mentioned = find_links(ctx, texts)
     links = ctx.links + tuple(url for url in mentioned if url not in ctx.links)
     if links != ctx.links:
         ctx = replace(ctx, links=links)
-    return apply_budget(ctx, settings.max_context)
+    return apply_budget(ctx, max_context)

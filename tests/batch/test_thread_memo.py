@@ -202,7 +202,7 @@ def test_the_fingerprint_covers_every_comment_field() -> None:
 
 
 # -- validating in a worker process (drafter.batch.offload) ------------------------------------------
-def test_drafts_validated_in_a_worker_are_the_same_files(
+def test_drafts_finished_in_a_worker_are_the_same_files(
     tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import multiprocessing
@@ -222,7 +222,8 @@ def test_drafts_validated_in_a_worker_are_the_same_files(
     inline, calls = run(ISSUES, adr, tmp_path / "inline", None, offload=False)
     assert submitted == []
     pooled, pooled_calls = run(ISSUES, adr, tmp_path / "pooled", None, offload=True)
-    assert submitted == ["validate_text"] * len(ISSUES)
+    # Each issue is distilled there (no memo here), and its finished draft validated there.
+    assert sorted(submitted) == ["finished"] * len(ISSUES) + ["validate_text"] * len(ISSUES)
     assert statuses(inline) == statuses(pooled) == ["written"] * len(ISSUES)
     assert calls == pooled_calls
     assert [i.findings for i in inline.items] == [i.findings for i in pooled.items]
@@ -230,3 +231,23 @@ def test_drafts_validated_in_a_worker_are_the_same_files(
     assert files == {p.name: p.read_bytes() for p in (tmp_path / "pooled").iterdir()}
     assert offload.wanted(offload.MIN_ITEMS - 1, None) is False
     assert offload.wanted(3, True) is True and offload.wanted(10_000, False) is False
+
+
+def test_a_dead_worker_only_moves_the_work_back_in_line(
+    tmp_path: Path, adr: Outline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Executor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from drafter.batch import offload
+
+    class Dead(Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            raise BrokenProcessPool("the worker was killed")
+
+    monkeypatch.setattr(offload, "validation_pool", Dead)
+    inline, _ = run(ISSUES[:2], adr, tmp_path / "inline", None, offload=False)
+    dead, _ = run(ISSUES[:2], adr, tmp_path / "dead", None, offload=True)
+    assert statuses(dead) == statuses(inline) == ["written", "written"]
+    files = {p.name: p.read_bytes() for p in (tmp_path / "inline").iterdir()}
+    assert files == {p.name: p.read_bytes() for p in (tmp_path / "dead").iterdir()}
