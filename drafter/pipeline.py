@@ -36,6 +36,7 @@ from drafter.drafting.compose import (
     draft_async,
     draft_model_name,
     expected_inputs_hash,
+    expected_inputs_hash_of,
     previous_markdown,
     prompt_versions,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "draft_model_name",
     "draft_to",
     "expected_inputs_hash",
+    "expected_inputs_hash_of",
     "from_issue",
     "prepare",
     "previous_markdown",

@@ -28,16 +28,18 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
+from drafter.batch.items import OK_STATUSES, STATUSES, BatchItem, BatchRun, Status
+from drafter.batch.prepare import Fetched, Finisher, decide, finished
 from drafter.batch.sources import dedupe, parse_shard, read_sources_file, select_shard, shard_of, source_key
 from drafter.document.locks import draft_lock
 from drafter.document.writer import WriteStatus, draft_filename, inspect_target
 from drafter.errors import DrafterError, InputError
-from drafter.model.meter import empty_usage, metered
+from drafter.model.meter import metered
 from drafter.model.pricing import estimate_cost
 from drafter.pipeline import (
     DraftOptions,
@@ -45,10 +47,12 @@ from drafter.pipeline import (
     draft_model_name,
     draft_to,
     expected_inputs_hash,
+    expected_inputs_hash_of,
     prompt_versions,
     write_result,
 )
 from drafter.sources.context import IssueContext, Note
+from drafter.sources.memo import ThreadMemo
 from drafter.sources.settings import SourceSettings
 from drafter.template.outline import Outline
 from drafter.template.resources import DEFAULT_TEMPLATE
@@ -56,29 +60,16 @@ from drafter.template.resources import DEFAULT_TEMPLATE
 if TYPE_CHECKING:
     import httpx2
 
-Status = Literal[
-    "written", "partial", "unchanged", "skipped-edited", "skipped-budget", "not-run", "invalid", "failed"
-]
-# In report order. "partial": written, but some sections' answers stayed unusable (a re-run
-# redrafts only those); "not-run": the batch was interrupted before the item finished.
-STATUSES: tuple[Status, ...] = (
-    "written",
-    "partial",
-    "unchanged",
-    "skipped-edited",
-    "skipped-budget",
-    "not-run",
-    "invalid",
-    "failed",
-)
-OK_STATUSES = frozenset({"written", "unchanged", "skipped-edited"})
 DEFAULT_CONCURRENCY = 4
-# The source helpers live in drafter.batch.sources; they stay importable from here.
+# The items and source helpers live in drafter.batch.items and drafter.batch.sources; they stay
+# importable from here.
 __all__ = [
+    "OK_STATUSES",
     "STATUSES",
     "BatchItem",
     "BatchOptions",
     "BatchRun",
+    "Status",
     "dedupe",
     "parse_shard",
     "read_sources_file",
@@ -88,66 +79,6 @@ __all__ = [
     "shard_of",
     "source_key",
 ]
-
-
-@dataclass
-class BatchItem:
-    """One source of the batch and what became of it."""
-
-    source: str
-    key: str = ""
-    path: str | None = None
-    status: Status = "failed"
-    reason: str | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=empty_usage)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status in OK_STATUSES
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "path": self.path,
-            "status": self.status,
-            "reason": self.reason,
-            "findings": self.findings,
-            "usage": dict(self.usage),
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass
-class BatchRun:
-    """The items of a finished batch, in source order, and the wall-clock time it took."""
-
-    items: list[BatchItem]
-    seconds: float = 0.0
-    # The signal that stopped the run (SIGINT, SIGTERM), if one did; its items left are not-run.
-    interrupted: str | None = None
-
-    def totals(self) -> dict[str, Any]:
-        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        usage = empty_usage()
-        for item in self.items:
-            counts[item.status] += 1
-            for name in usage:
-                usage[name] += int(item.usage.get(name, 0))
-        return {"items": len(self.items), **counts, **usage, "seconds": round(self.seconds, 3)}
-
-    @property
-    def ok(self) -> bool:
-        return all(item.ok for item in self.items)
-
-    def exit_code(self) -> int:
-        """0 when every item is written/unchanged/skipped-edited, else 1; 130/143 if interrupted."""
-        if self.interrupted is not None:
-            from drafter.batch.interrupt import exit_code
-
-            return exit_code(self.interrupted)
-        return 0 if self.ok else 1
 
 
 ItemHook = Callable[[BatchItem, int, int], None]
@@ -172,6 +103,9 @@ class BatchOptions:
     # The run's default template (Settings.default_template): drafts from another one carry its
     # name in their file names (drafter.document.writer.draft_filename).
     default_template: str = DEFAULT_TEMPLATE
+    # Validate finished drafts in a worker process (drafter.batch.offload); None: for a batch of
+    # 64 issues or more on two cores or more.
+    offload: bool | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -206,6 +140,9 @@ class Runner:
         self.outline = outline
         self.options = options
         self.versions = prompt_versions(options.draft)
+        settings = options.settings
+        memo = ThreadMemo(settings.cache_dir) if settings.cache_dir is not None else None
+        self.finisher = Finisher(memo, settings.max_context, options.notes)
         self.tokens = 0
         self.cost = 0.0
         self.done = 0
@@ -232,12 +169,30 @@ class Runner:
         return f"--max-cost ${self.options.max_cost:g} reached (~${self.cost:.4f}) before it started"
 
     def _load(self, spec: str) -> IssueContext:
-        from drafter.sources import load_source
+        """The issue as fetched (not yet distilled): see :mod:`drafter.batch.prepare`."""
+        from drafter.sources import fetch_source
 
         if spec.strip() == "-":
             raise InputError("batch cannot read an issue from standard input", hint="save it to a file")
-        ctx = load_source(spec, self.options.settings, transport=self.options.transport)
-        return ctx.with_notes(self.options.notes) if self.options.notes else ctx
+        return fetch_source(spec, self.options.settings, transport=self.options.transport)
+
+    def _fetch(self, spec: str) -> Fetched:
+        return self.finisher.look_up(self._load(spec), finish=self.options.draft.cpu_pool is None)
+
+    async def _finish_fetched(self, fetched: Fetched) -> IssueContext:
+        """The finished context: in the batch's worker process if it has one, else in a thread."""
+        pool, finisher = self.options.draft.cpu_pool, self.finisher
+        if pool is None:
+            return await asyncio.to_thread(finisher.finish, fetched)
+        loop = asyncio.get_running_loop()
+        try:
+            ctx = await loop.run_in_executor(
+                pool, finished, fetched.raw, finisher.max_context, finisher.notes
+            )
+        except BrokenExecutor:  # the worker died (killed, out of memory): finish here instead
+            return await asyncio.to_thread(finisher.finish, fetched)
+        finisher.record(fetched, ctx)
+        return ctx
 
     async def _process(self, item: BatchItem) -> None:
         ctx = await self._prepare(item)
@@ -270,8 +225,8 @@ class Runner:
     async def _prepare(self, item: BatchItem) -> IssueContext | None:
         """Fetch the issue and decide whether it needs drafting; ``None`` once ``item`` is settled."""
         options = self.options
-        ctx = await asyncio.to_thread(self._load, item.source)
-        path = options.out_dir / draft_filename(ctx, self.outline.name, options.default_template)
+        fetched = await asyncio.to_thread(self._fetch, item.source)
+        path = options.out_dir / draft_filename(fetched.raw, self.outline.name, options.default_template)
         item.path = str(path)
         self._claim(item, path.resolve())
         stack = self.stacks.get(id(item))
@@ -284,26 +239,23 @@ class Runner:
             )
             await stack.enter_async_context(draft_lock(path, waiting))
         existing = await asyncio.to_thread(inspect_target, path)
+        name, force = self.outline.name, options.force
+        if fetched.known is not None:
+            wanted = expected_inputs_hash_of(fetched.known, self.outline, options.draft, self.versions)
+            if decide(existing, existing.inputs_hash == wanted, name, force) == "unchanged":
+                item.status = "unchanged"  # the memo's hash: nothing distilled (drafter.batch.prepare)
+                return None
+        ctx = fetched.ctx or await self._finish_fetched(fetched)
         wanted = expected_inputs_hash(ctx, self.outline, options.draft, self.versions)
-        complete = existing.state in ("file", "inline")
-        same = existing.inputs_hash == wanted
-        same_template = existing.template == self.outline.name
-        if (
-            existing.failed
-            and complete
-            and same_template
-            and (same or (existing.edited and not options.force))
-        ):
-            # A partial draft: redraft only what failed, and leave the rest (and any human edit) be.
+        decision = decide(existing, existing.inputs_hash == wanted, name, force)
+        if decision == "repair":
             self.repairs[id(item)] = list(existing.failed)
             return ctx
-        if existing.exists and existing.edited and not options.force:
+        if decision == "skipped-edited":
             item.status = "skipped-edited"
             item.reason = "edited by a human since drafter wrote it; pass --force to replace it"
             return None
-        # Unchanged only with its state: a draft whose state file is missing or stale is drafted
-        # again (it is unedited, so nothing human is lost), which restores the state file.
-        if existing.exists and not existing.edited and same and complete:
+        if decision == "unchanged":
             item.status = "unchanged"
             return None
         return ctx
@@ -440,6 +392,22 @@ async def run_batch_async(sources: Sequence[str], outline: Outline, options: Bat
 
 
 async def _run_async(runner: Runner) -> BatchRun:
+    from drafter.batch import offload
+
+    draft = runner.options.draft
+    if draft.cpu_pool is not None or not offload.wanted(len(runner.sources), runner.options.offload):
+        return await _run_shared(runner)
+    pool = offload.validation_pool()
+    draft.cpu_pool = pool
+    try:
+        return await _run_shared(runner)
+    finally:
+        draft.cpu_pool = None
+        # Interrupted: leave a validation in flight to the worker's exit, not to the report's wait.
+        pool.shutdown(wait=runner.interrupted is None, cancel_futures=True)
+
+
+async def _run_shared(runner: Runner) -> BatchRun:
     options = runner.options
     if options.transport is None:
         from drafter.sources.pool import SharedTransport

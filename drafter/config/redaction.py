@@ -24,12 +24,14 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
 REDACTED = "[REDACTED]"
+# Each token shape with the literal text it cannot match without: a text holding none of them is
+# not scanned (a draft and its state file pass through here on every write).
 _PATTERNS = [
-    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{16,}"),
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{16,}"),
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}"),
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), ("sk-",)),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{16,}"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{16,}"), ("github_pat_",)),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}"), ("glpat-",)),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), ("xox",)),
 ]
 _BEARER = re.compile(r"(\b(?:Bearer|Basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 _ASSIGNED = re.compile(
@@ -37,6 +39,19 @@ _ASSIGNED = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&<>]{4,}",
     re.IGNORECASE,
 )
+# The same for the two case-blind patterns, looked for in the text folded as re.IGNORECASE
+# matches: lower case, and the four non-ASCII letters it matches to ASCII ones ("K" is the Kelvin
+# sign, which lower() already folds; "İ" lowers to "i" and a combining dot, which goes).
+_BEARER_NEEDS = ("bearer", "basic", "token")
+_ASSIGNED_NEEDS = ("key", "token", "password", "secret")
+_FOLD = str.maketrans({"\u0131": "i", "\u017f": "s", "\u0307": None})
+
+
+def _folded(text: str) -> str:
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLD)
+
+
 # ESC-introduced sequences (CSI, OSC up to BEL or ST, and two-character ones), then the other C0
 # and C1 controls but tab and newline.
 _ESCAPES = re.compile(
@@ -119,10 +134,16 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in (*extra, *_secrets):
         if secret in text:
             text = text.replace(secret, REDACTED)
-    for pattern in _PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-    return _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
+    for pattern, needs in _PATTERNS:
+        if any(need in text for need in needs):
+            text = pattern.sub(REDACTED, text)
+    folded = _folded(text)
+    if any(need in folded for need in _BEARER_NEEDS):
+        text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+        folded = _folded(text)
+    if any(need in folded for need in _ASSIGNED_NEEDS):
+        text = _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
 
 
 def for_terminal(text: str) -> str:

@@ -32,13 +32,14 @@ import hashlib
 import json
 import re
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from drafter.config.redaction import redact
 
 _LEGACY = re.compile(r"\n*<!-- drafter:provenance\n(.*?)\n-->\n?", re.DOTALL)
+_LEGACY_OPENING = "<!-- drafter:provenance\n"
 _MARKER = re.compile(r"\n*<!-- drafter (\{[^\n]*?\}) -->[ \t]*(?:\n|$)")
 MARKER_VERSION = 2
 STATE_SCHEMA = "drafter.state/1"
@@ -105,7 +106,9 @@ class Provenance:
 
     def state_json(self) -> str:
         """The state file's text: stable key order, one field per line, for readable diffs."""
-        data = {"schema": STATE_SCHEMA, **asdict(self)}
+        # Every field is a str, bool, list or dict of str (or of lists of str): json.dumps reads
+        # them as they are, so asdict's deep copy of each one would only cost time.
+        data = {"schema": STATE_SCHEMA, **{f.name: getattr(self, f.name) for f in fields(self)}}
         del data["state"]
         # Redacted here, before the marker hashes it: the writer redacts again on the way out,
         # and a state file changed after hashing would read as another draft's.
@@ -186,7 +189,9 @@ def _split(text: str) -> tuple[str, Provenance | None, bool]:
     """``(body, provenance, complete)``: the last marker or legacy block wins."""
     text = text.replace("\r\n", "\n")
     found: tuple[re.Match[str], bool] | None = None
-    for pattern, legacy in ((_MARKER, False), (_LEGACY, True)):
+    for pattern, legacy, literal in ((_MARKER, False, "<!-- drafter {"), (_LEGACY, True, _LEGACY_OPENING)):
+        if literal not in text:
+            continue  # the pattern cannot match: not worth a scan that starts at every newline
         for match in pattern.finditer(text):
             if found is None or match.start() > found[0].start():
                 found = (match, legacy)

@@ -12,10 +12,12 @@ template's body rules, so a draft is rendered and validated as a whole exactly o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +44,8 @@ from drafter.template.prompts import Prompts
 from drafter.template.validate import validate_text
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from drafter.drafting.chains import ChainResult, ChainSpec
     from drafter.model.handle import ModelHandle
 
@@ -71,6 +75,9 @@ class DraftOptions:
     # --deadline: seconds for the model's part of one draft; what is not answered by then is
     # written as TODOs recorded as failed (a partial draft a re-run finishes).
     deadline: float | None = None
+    # A process pool for the CPU-bound, pure steps of a draft (validating the finished document;
+    # a batch also distils there): a large batch's second core (drafter.batch.offload). None: in line.
+    cpu_pool: Executor | None = None
 
     def ensure_handle(self) -> ModelHandle | None:
         """The model handle, built now by ``make_handle`` if it was deferred."""
@@ -101,8 +108,13 @@ class DraftResult:
 
 def inputs_hash(ctx: IssueContext, outline: Outline, prompts: dict[str, str], model: str) -> str:
     """Hash of everything a draft depends on: issue, comments, notes, template, prompts, model."""
+    return inputs_hash_of(ctx.content_hash(), outline, prompts, model)
+
+
+def inputs_hash_of(content_hash: str, outline: Outline, prompts: dict[str, str], model: str) -> str:
+    """:func:`inputs_hash` from the context's :meth:`~IssueContext.content_hash` alone."""
     payload = json.dumps(
-        {"ctx": ctx.content_hash(), "template": digest(outline.text), "prompts": prompts, "model": model},
+        {"ctx": content_hash, "template": digest(outline.text), "prompts": prompts, "model": model},
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -156,7 +168,13 @@ async def _draft_with_model(
         # A chain stopped by the deadline has no result, but its calls were made: count them all.
         usage = Usage(**spent)
 
-    def assemble() -> DraftResult:
+    async def assemble() -> DraftResult:
+        report: Report | None = None
+        if options.cpu_pool is not None:
+            text, _ = render_draft(ctx, outline, options, contents, meta, bodies)
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(BrokenExecutor):  # the worker died: validated in line below
+                report = await loop.run_in_executor(options.cpu_pool, validate_text, text, outline)
         return assemble_draft(
             ctx,
             outline,
@@ -168,6 +186,7 @@ async def _draft_with_model(
             replaced=replaced,
             meta=meta,
             rendered=bodies,
+            report=report,
         )
 
     # The draft is rendered and validated once. Only a chain whose sections fail the structure
@@ -176,7 +195,7 @@ async def _draft_with_model(
     # finished document validated. (Checking each section apart to save that second validation
     # cost every draft more than the validation costs the few that are re-asked.)
     bodies: dict[str, str] = {}
-    draft = assemble()
+    draft = await assemble()
     left = None if options.deadline is None else options.deadline - (time.perf_counter() - started)
     if not options.reask or runner.timed_out or (left is not None and left <= 0):
         return draft
@@ -218,7 +237,7 @@ async def _draft_with_model(
                 contents[sid] = content
                 bodies.pop(sid, None)  # rendered anew with the rest of the document
         replaced.extend(result.replaced_refs)
-    return assemble()
+    return await assemble()
 
 
 async def draft_async(ctx: IssueContext, outline: Outline, options: DraftOptions) -> DraftResult:
@@ -247,29 +266,27 @@ def assemble_draft(
     replaced: list[str] | None = None,
     meta: Meta | None = None,
     rendered: dict[str, str] | None = None,
+    report: Report | None = None,
 ) -> DraftResult:
     """Render, validate and stamp drafted sections: what :func:`draft_async` does after drafting.
 
     ``drafter batch --via openai-batch`` drafts the sections through the OpenAI Batch API and
-    finishes each draft here, so its files are the same as the direct path's.
+    finishes each draft here, so its files are the same as the direct path's. ``report``: the
+    validation of the same document, made elsewhere (:func:`render_draft`, then ``validate_text``).
     """
     started = time.perf_counter()
     prompt_versions = Prompts(extra=options.prompts_dir).versions(PROMPT_NAMES)
     if meta is None:
         meta = Meta(author=options.author or "TODO(drafter): author", date=today())
-    offline = options.model.provider == OFFLINE and options.handle is None
     model_name = draft_model_name(options)
     usage = usage if usage is not None else empty_usage()
     fallbacks = fallbacks if fallbacks is not None else []
     failed = failed if failed is not None else []
     replaced = replaced if replaced is not None else []
-    notice = OFFLINE_NOTICE if offline else None
-    text, bodies = render_document(outline, ctx, contents, meta, notice=notice, rendered=rendered)
-    if rendered is not None:
-        rendered.update(bodies)  # kept by the caller: a re-ask renders only what it changed
     section_sources = {sid: c.sources for sid, c in contents.items() if c.sources}
-    text = text.rstrip("\n") + "\n\n" + render_sources(ctx, section_sources) + "\n"
-    report = validate_text(text, outline)
+    text, bodies = render_draft(ctx, outline, options, contents, meta, {} if rendered is None else rendered)
+    if report is None:
+        report = validate_text(text, outline)
     hashed = inputs_hash(ctx, outline, prompt_versions, model_name)
     provenance = Provenance(
         template=outline.name,
@@ -308,6 +325,25 @@ def assemble_draft(
     )
 
 
+def render_draft(
+    ctx: IssueContext,
+    outline: Outline,
+    options: DraftOptions,
+    contents: dict[str, SectionContent],
+    meta: Meta,
+    rendered: dict[str, str],
+) -> tuple[str, dict[str, str]]:
+    """The document of drafted sections as it is validated (before its marker), and each
+    section's body; ``rendered`` keeps the bodies across calls (a re-ask renders only what it
+    changed)."""
+    offline = options.model.provider == OFFLINE and options.handle is None
+    notice = OFFLINE_NOTICE if offline else None
+    text, bodies = render_document(outline, ctx, contents, meta, notice=notice, rendered=rendered)
+    rendered.update(bodies)
+    section_sources = {sid: c.sources for sid, c in contents.items() if c.sources}
+    return text.rstrip("\n") + "\n\n" + render_sources(ctx, section_sources) + "\n", bodies
+
+
 def issue_fingerprint(ctx: IssueContext) -> str:
     """Hash of the issue's own title and body (comments are fingerprinted one by one)."""
     return digest(ctx.title + "\n" + ctx.body)
@@ -338,6 +374,13 @@ def expected_inputs_hash(
     ``batch`` compares it with an existing draft's provenance to skip unchanged issues before
     any model call; pass ``versions`` (from :func:`prompt_versions`) to read the prompts once.
     """
+    return expected_inputs_hash_of(ctx.content_hash(), outline, options, versions)
+
+
+def expected_inputs_hash_of(
+    content_hash: str, outline: Outline, options: DraftOptions, versions: dict[str, str] | None = None
+) -> str:
+    """:func:`expected_inputs_hash` from the context's :meth:`~IssueContext.content_hash` alone."""
     if versions is None:
         versions = prompt_versions(options)
-    return inputs_hash(ctx, outline, versions, draft_model_name(options))
+    return inputs_hash_of(content_hash, outline, versions, draft_model_name(options))

@@ -38,6 +38,9 @@ __all__ = [
     "apply_budget",
     "distill",
     "fetch_ref",
+    "fetch_source",
+    "finish_context",
+    "finish_source",
     "load_notes",
     "load_source",
     "parse_source",
@@ -86,16 +89,41 @@ def load_source(
     Raises :class:`~drafter.errors.SourceError` / :class:`~drafter.errors.InputError` with a
     one-line message saying how to fix the problem.
     """
+    return finish_source(fetch_source(spec, settings, transport=transport, stdin=stdin), settings)
+
+
+def fetch_source(
+    spec: str,
+    settings: SourceSettings,
+    *,
+    transport: httpx2.BaseTransport | None = None,
+    stdin: Callable[[], BinaryIO] | None = None,
+) -> IssueContext:
+    """The first half of :func:`load_source`: SOURCE as fetched or read, not yet distilled."""
     gitlab_hosts: frozenset[str] = frozenset()
     if settings.gitlab_api_url:
         from urllib.parse import urlsplit
 
         gitlab_hosts = frozenset({(urlsplit(settings.gitlab_api_url).hostname or "").lower()})
     ref = parse_source(spec, gitlab_hosts=gitlab_hosts)
-    ctx = distill(fetch_ref(ref, settings, transport=transport, stdin=stdin))
+    return fetch_ref(ref, settings, transport=transport, stdin=stdin)
+
+
+def finish_source(raw: IssueContext, settings: SourceSettings) -> IssueContext:
+    """The second half of :func:`load_source`: distil ``raw``, add its links, apply the budget.
+
+    A pure function of ``raw``, ``settings.max_context`` and drafter's code, which is what lets
+    :mod:`drafter.sources.memo` remember its result's hash.
+    """
+    return finish_context(raw, settings.max_context)
+
+
+def finish_context(raw: IssueContext, max_context: int) -> IssueContext:
+    """:func:`finish_source` with the one setting it reads (picklable: a batch's worker runs it)."""
+    ctx = distill(raw)
     texts = [ctx.title, ctx.body, *(c.body for c in ctx.comments)]
     mentioned = find_links(ctx, texts)
     links = ctx.links + tuple(url for url in mentioned if url not in ctx.links)
     if links != ctx.links:
         ctx = replace(ctx, links=links)
-    return apply_budget(ctx, settings.max_context)
+    return apply_budget(ctx, max_context)

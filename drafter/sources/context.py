@@ -140,6 +140,25 @@ class Gap:
 _T = TypeVar("_T")
 
 
+def _plain(value: Any) -> Any:
+    """``value`` as ``dataclasses.asdict`` gives it to ``json.dumps``, without copying leaves."""
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return _plain_fields(value)
+    return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain_fields(record: Any) -> dict[str, Any]:
+    names = _FIELD_NAMES.get(type(record))
+    if names is None:
+        names = _FIELD_NAMES[type(record)] = tuple(f.name for f in fields(record))
+    return {name: _plain(getattr(record, name)) for name in names}
+
+
 def _list(value: Any, name: str) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"'{name}' must be a list")
@@ -275,9 +294,20 @@ class IssueContext:
         )
 
     def content_hash(self) -> str:
-        """A stable hash of everything a draft depends on (used to skip unchanged inputs)."""
-        payload = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+        """A stable hash of everything a draft depends on (used to skip unchanged inputs).
+
+        Computed once per context (it is frozen): a batch asks for it before drafting and again
+        for the draft's provenance. The payload is :meth:`to_dict`'s, built without
+        ``dataclasses.asdict`` (which deep-copies every value) but serialised identically.
+        """
+        cached = self.__dict__.get("_content_hash")
+        if cached is None:
+            data = {"schema": CONTEXT_SCHEMA, **_plain_fields(self)}
+            data["dropped"] = dict(self.dropped)
+            payload = json.dumps(data, sort_keys=True, ensure_ascii=False)
+            cached = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+            object.__setattr__(self, "_content_hash", cached)  # a cache, not a field
+        return cached
 
     @property
     def reference(self) -> str:

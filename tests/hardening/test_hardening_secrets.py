@@ -275,3 +275,30 @@ def test_terminal_escapes_in_an_issue_never_reach_the_terminal(tmp_path: Path) -
         assert "red" in result.output and "click" in result.output
     result = CliRunner().invoke(app, ["fetch", str(issue), "--format", "json"])
     assert result.exit_code == 0 and "\x1b" not in result.output and "\\u001b" in result.output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Bearer abcdefgh12345678",
+        "basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+        "api_key=abcd1234 and API-KEY: 'wxyz9876'",
+        "auth_token: 'abcdefgh', password = hunter22",
+        # re.IGNORECASE matches these non-ASCII letters to ASCII ones: the shortcut must too.
+        "Bear\u0130r=no but BEAR\u0131R? Ba\u017fic abcdefgh12345678",
+        "to\u212aen abcdefgh12345678; \u017fecret: abcdefgh; pa\u017f\u017fword=abcdefgh",
+        "api\u212aey=abcdefgh",
+        "sk-abcdefgh12 ghp_ABCDEFGHIJKLMNOPQRSTUV github_pat_ABCDEFGHIJKLMNOPQR_1",
+        "glpat-ABCDEFGHIJKLMNOPQR xoxb-1234567890-abc",
+        "nothing to hide here: a design doc about keys, tokens and secrets in general",
+    ],
+)
+def test_redaction_skips_only_texts_no_pattern_could_match(text: str) -> None:
+    from drafter.config import redaction
+
+    expected = text
+    for pattern, _ in redaction._PATTERNS:
+        expected = pattern.sub(redaction.REDACTED, expected)
+    expected = redaction._BEARER.sub(lambda m: m.group(1) + redaction.REDACTED, expected)
+    expected = redaction._ASSIGNED.sub(lambda m: m.group(1) + redaction.REDACTED, expected)
+    assert redaction.redact(text) == expected
