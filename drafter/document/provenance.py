@@ -106,7 +106,7 @@ class Provenance:
 
     def state_json(self) -> str:
         """The state file's text: stable key order, one field per line, for readable diffs."""
-        # Every field is a str, bool, list or dict of str (or of lists of str): json.dumps reads
+        # Every field is a str, bool, list or dict of plain values: json.dumps reads
         # them as they are, so asdict's deep copy of each one would only cost time.
         data = {"schema": STATE_SCHEMA, **{f.name: getattr(self, f.name) for f in fields(self)}}
         del data["state"]
