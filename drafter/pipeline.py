@@ -89,7 +89,8 @@ def target_path(
 def write_result(result: DraftResult, path: Path, *, force: bool = False) -> WriteStatus:
     """Write a finished draft and its state file atomically, refusing to overwrite human edits
     without ``force``."""
-    state = result.provenance.state_json() if result.provenance is not None else None
+    provenance = result.provenance
+    state = (provenance.stamped or provenance.state_json()) if provenance is not None else None
     return write_draft(path, result.text, state, force=force)
 
 

@@ -49,7 +49,9 @@ _FOLD = str.maketrans({"\u0131": "i", "\u017f": "s", "\u0307": None})
 
 def _folded(text: str) -> str:
     lowered = text.lower()
-    return lowered if lowered.isascii() else lowered.translate(_FOLD)
+    if lowered.isascii() or not any(c in lowered for c in "\u0131\u017f\u0307"):
+        return lowered  # translate() walks every character: only when one of the three is there
+    return lowered.translate(_FOLD)
 
 
 # ESC-introduced sequences (CSI, OSC up to BEL or ST, and two-character ones), then the other C0

@@ -89,10 +89,14 @@ class Provenance:
     partial: bool = False
     # The marker's digest of the state file it was written with (not part of the state itself).
     state: str = field(default="", compare=False)
+    # The state file's text that digest was taken of: what to write beside the draft.
+    stamped: str = field(default="", compare=False, repr=False)
 
     def marker(self) -> str:
-        """The one-line comment that ends the draft, naming the state file's digest."""
-        self.state = digest(self.state_json())
+        """The one-line comment that ends the draft, naming the state file's digest; the text
+        it hashed is kept in ``stamped``, to be written as is (built and redacted once)."""
+        self.stamped = self.state_json()
+        self.state = digest(self.stamped)
         data = {
             "v": MARKER_VERSION,
             "template": self.template,
@@ -109,7 +113,7 @@ class Provenance:
         # Every field is a str, bool, list or dict of plain values: json.dumps reads
         # them as they are, so asdict's deep copy of each one would only cost time.
         data = {"schema": STATE_SCHEMA, **{f.name: getattr(self, f.name) for f in fields(self)}}
-        del data["state"]
+        del data["state"], data["stamped"]
         # Redacted here, before the marker hashes it: the writer redacts again on the way out,
         # and a state file changed after hashing would read as another draft's.
         return redact(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
@@ -117,7 +121,7 @@ class Provenance:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
         """Build from a state file or a legacy block; unknown keys are ignored, bad values dropped."""
-        known = {f.name: f for f in fields(cls)}
+        known = {f.name: f for f in fields(cls) if f.name != "stamped"}
         values: dict[str, Any] = {}
         for key, value in data.items():
             spec = known.get(key)
