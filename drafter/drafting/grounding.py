@@ -85,8 +85,14 @@ def ground(text: str, source: str) -> tuple[str, list[str]]:
     return text, replaced
 
 
+# The marker put in place of a reference not found in the inputs, and how to find it again
+# (``drafter eval`` scores them, the review page highlights them).
+VERIFY_LEAD = "TODO(drafter): verify reference "
+VERIFY_MARKER = re.compile(r"TODO\(drafter\): verify reference `([^`\n]+)`")
+
+
 def _marker(ref: str) -> str:
-    return f"TODO(drafter): verify reference `{ref.replace('://', ': //')}`"
+    return f"{VERIFY_LEAD}`{ref.replace('://', ': //')}`"
 
 
 # -- identifiers (used by ``drafter eval``; the draft is never rewritten for them) ---------------------

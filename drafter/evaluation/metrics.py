@@ -170,7 +170,6 @@ def coverage(text: str, terms: Sequence[str]) -> tuple[float | None, list[str]]:
 
 # -- words per section ----------------------------------------------------------------------------
 TODO_WORD = re.compile(r"\bTODO\b")
-VERIFY_MARKER = re.compile(r"TODO\(drafter\): verify reference `([^`\n]+)`")
 
 
 def _words_of(tokens: Sequence[Any]) -> int:

@@ -15,11 +15,10 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from drafter.document.provenance import Provenance, split_provenance
-from drafter.drafting.grounding import input_text, invented, invented_identifiers
+from drafter.drafting.grounding import VERIFY_MARKER, input_text, invented, invented_identifiers
 from drafter.evaluation.metrics import (
     DEFAULT_BUDGETS,
     TODO_WORD,
-    VERIFY_MARKER,
     coverage,
     rounded,
     salient_terms,

@@ -24,9 +24,10 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
 from drafter.config.redaction import redact
+from drafter.document.content import TODO
+from drafter.drafting.grounding import VERIFY_LEAD, VERIFY_MARKER
 
 _VERIFY_TITLE = "not found in the issue, its comments or the notes: check it"
-_VERIFY_LEAD = "TODO(drafter): verify reference "
 # Bidirectional overrides and isolates: in a login or title they would reorder what follows
 # ("@eve\u202e..." reverses the role and date printed after it).
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
@@ -100,14 +101,14 @@ def _text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[
     """
     content = tokens[idx].content
     following = tokens[idx + 1] if idx + 1 < len(tokens) else None
-    verify = content.endswith(_VERIFY_LEAD) and following is not None and following.type == "code_inline"
-    head = content[: -len(_VERIFY_LEAD)] if verify else content
+    verify = content.endswith(VERIFY_LEAD) and following is not None and following.type == "code_inline"
+    head = content[: -len(VERIFY_LEAD)] if verify else content
     out = '<mark class="todo">TODO(drafter)</mark>'.join(
         escapeHtml(part) for part in head.split("TODO(drafter)")
     )
     if verify:
         env["close_mark"] = idx + 1
-        out += f'<mark class="verify" title="{_VERIFY_TITLE}">{escapeHtml(_VERIFY_LEAD)}'
+        out += f'<mark class="verify" title="{_VERIFY_TITLE}">{escapeHtml(VERIFY_LEAD)}'
     return out
 
 
@@ -121,13 +122,5 @@ def _code_inline(self: Any, tokens: Sequence[Token], idx: int, options: Any, env
 
 def count_markers(markdown: str) -> tuple[int, int]:
     """(references to verify, other TODO markers) in a section's markdown."""
-    verify = todo = 0
-    for match in _SOURCE_MARKERS.finditer(markdown):
-        if match.group(1):
-            verify += 1
-        else:
-            todo += 1
-    return verify, todo
-
-
-_SOURCE_MARKERS = re.compile(r"TODO\(drafter\)(: verify reference `[^`\n]*`)?")
+    verify = len(VERIFY_MARKER.findall(markdown))
+    return verify, markdown.count(TODO) - verify

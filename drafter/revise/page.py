@@ -31,7 +31,7 @@ from pathlib import Path
 from drafter.config.about import version
 from drafter.document.content import TODO
 from drafter.document.provenance import Provenance, read_draft
-from drafter.document.regions import bare, locate
+from drafter.document.regions import PROVENANCE_START, bare, locate
 from drafter.model.pricing import estimate_cost
 from drafter.revise.markup import clean, count_markers, inline_html, to_html, web_url
 from drafter.revise.review import ReviewFinding, ReviewReport
@@ -167,10 +167,11 @@ def _label(url: str | None, provenance: Provenance | None) -> str:
 
 
 def _todos(lines: Sequence[str], sections: Sequence[PageSection]) -> int:
-    """TODO markers a human must resolve: in the sections and the header block (not the banner
-    of an offline draft, a blockquote that mentions the marker)."""
+    """TODO markers a human must resolve: in the sections and the header block. A line that says
+    ``drafter:`` is drafter speaking (an offline draft's banner), as the validator's todo-left
+    rule reads it."""
     first = min((s.first_line for s in sections), default=len(lines) + 1) - 1
-    header = sum(bare(line).count(TODO) for line in lines[:first] if not bare(line).startswith(">"))
+    header = sum(bare(line).count(TODO) for line in lines[:first] if "drafter:" not in line)
     return header + sum(s.todos + s.verify for s in sections)
 
 
@@ -315,7 +316,7 @@ def _has_marker(path: Path) -> bool:
             tail = handle.read()
     except OSError:
         return False
-    return b"<!-- drafter {" in tail or b"<!-- drafter:provenance" in tail
+    return any(start.encode() in tail for start in PROVENANCE_START)
 
 
 def offline_page(

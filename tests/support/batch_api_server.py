@@ -28,6 +28,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.replies import send, send_json
+
 HOST, PORT = "127.0.0.1", 8767
 URL = f"http://{HOST}:{PORT}/v1"
 CREATED = 1_700_000_000
@@ -207,13 +209,10 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
             sys.stderr.write(f"batch-fixture: {self.command} {self.path}\n")
 
         def send(self, status: int, payload: Any, raw: bytes | None = None) -> None:
-            body = raw if raw is not None else json.dumps(payload).encode("utf-8")
-            self.send_response(status)
-            kind = "application/octet-stream" if raw is not None else "application/json"
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            if raw is not None:
+                send(self, status, raw, "application/octet-stream")
+            else:
+                send_json(self, status, payload)
 
         def not_found(self) -> None:
             self.send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})

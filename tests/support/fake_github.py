@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
 
+from tests.support.replies import send
+
 LAST_MODIFIED = "Mon, 01 Jan 2024 00:00:00 GMT"
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -186,12 +188,7 @@ class FakeGitHub:
                     time.sleep(latency)
                 parts = urlsplit(self.path)
                 status, headers, body = fake.answer(parts.path, parts.query, dict(self.headers))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, status, body, None, headers)
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True

@@ -55,6 +55,8 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.replies import send, send_json
+
 FAULTS = ("429", "500", "503", "reset", "cut_body", "slow", "truncated", "schema", "length", "refusal")
 TRANSPORT_FAULTS = ("429", "500", "503", "reset", "cut_body", "slow")
 CONTENT_FAULTS = ("truncated", "schema", "length", "refusal")
@@ -243,18 +245,12 @@ class FaultServer:
                 """Quiet."""
 
             def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-                self._bytes(status, "application/json", json.dumps(payload).encode(), headers)
+                send_json(self, status, payload, headers)
 
             def _bytes(
                 self, status: int, kind: str, body: bytes, headers: dict[str, str] | None = None
             ) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, status, body, kind, headers)
 
             def do_GET(self) -> None:
                 self._json(200, {"object": "list", "data": [{"id": "fault", "object": "model"}]})

@@ -21,13 +21,13 @@ headers of every request.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.support.fault_server import TIMEOUT_HEADER
+from tests.support.replies import send, send_json
 
 OPENAI_LIKE = ("gpt-4o-mini", "gpt-3.5-turbo", "text-embedding-3-small", "llama3.2:latest")
 
@@ -79,16 +79,10 @@ class ModelsServer:
             def _send(
                 self, status: int, kind: str, body: bytes, headers: dict[str, str] | None = None
             ) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, status, body, kind, headers)
 
             def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-                self._send(status, "application/json", json.dumps(payload).encode(), headers)
+                send_json(self, status, payload, headers)
 
             def do_GET(self) -> None:
                 with server.lock:

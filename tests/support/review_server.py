@@ -18,6 +18,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.replies import send
+
 HOST, PORT = "127.0.0.1", 8766
 BODY = (
     "The export job times out on large accounts.\n\n"
@@ -35,12 +37,7 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write(f"review-fixture: {self.command} {self.path}\n")
 
     def send(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send(self, status, json.dumps(payload).encode("utf-8"), "application/json; charset=utf-8")
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         path = self.path.split("?", 1)[0]

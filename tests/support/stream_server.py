@@ -34,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.support.fault_server import _instance
+from tests.support.replies import send_json
 
 STALL_MARK = b": drafter-test-stall"
 HANG_GUARD = 30.0  # seconds a silent plan waits for the client's close before giving up
@@ -208,12 +209,7 @@ def _call(tool: str, arguments: str) -> dict[str, Any]:
 
 
 def _json(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-    data = json.dumps(payload).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
+    send_json(handler, status, payload)
 
 
 def _event(handler: BaseHTTPRequestHandler, payload: dict[str, Any]) -> None:
